@@ -1,0 +1,209 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong while finding, reading or splitting an IDX dataset.
+///
+/// Each variant names the file or setting at fault and, where there is one, the fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// A data folder named by the user does not exist or is not a folder.
+    #[error("data folder {path} ({origin}) does not exist or is not a folder")]
+    FolderMissing {
+        /// The folder that was named.
+        path: PathBuf,
+        /// Where the name came from (`--data-dir`, `MNIST_DIR`, ...).
+        origin: String,
+    },
+    /// The folder exists but lacks some of the four IDX files.
+    #[error(
+        "{folder} ({origin}) lacks {missing}: a data folder must hold the four IDX files \
+         train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and \
+         t10k-labels-idx1-ubyte, each raw or gzip-compressed (.gz)",
+        missing = .missing.join(", ")
+    )]
+    MissingFiles {
+        /// The folder that was searched.
+        folder: PathBuf,
+        /// Where the folder name came from.
+        origin: String,
+        /// The file names (without `.gz`) that are absent.
+        missing: Vec<String>,
+    },
+    /// No folder was given and none of the fallbacks can provide the dataset.
+    #[error("no {dataset} data found: {hint}")]
+    NotFound {
+        /// The dataset that was asked for.
+        dataset: String,
+        /// What was tried and how to fix it.
+        hint: String,
+    },
+    /// Burn's MNIST download failed.
+    #[error(
+        "downloading MNIST with Burn failed: {reason}. Pass --data-dir (or set MNIST_DIR) to a folder holding the four MNIST IDX files"
+    )]
+    Download {
+        /// What went wrong.
+        reason: String,
+    },
+    /// Reading a file failed at the operating-system level.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file starts like gzip but does not decompress.
+    #[error(
+        "{path} is not a valid gzip stream ({reason}); the file is corrupt: download or copy it again"
+    )]
+    CorruptGzip {
+        /// The file.
+        path: PathBuf,
+        /// What the decompressor reported.
+        reason: String,
+    },
+    /// The file ends before its header does.
+    #[error(
+        "{path} is truncated: it ends inside its {what}-byte IDX header; the file is incomplete: download or copy it again"
+    )]
+    TruncatedHeader {
+        /// The file.
+        path: PathBuf,
+        /// Header length in bytes.
+        what: usize,
+    },
+    /// The magic number is not the one of the expected IDX kind.
+    #[error(
+        "{path} is not an IDX {expected_kind} file: its magic number is 0x{found:08x}, expected 0x{expected:08x}; check that the file names are not swapped"
+    )]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// `images` or `labels`.
+        expected_kind: &'static str,
+        /// The magic number that was read.
+        found: u32,
+        /// The magic number of that kind of file.
+        expected: u32,
+    },
+    /// The header declares an impossible image size.
+    #[error("{path} declares {rows}x{cols} images; both sides must be at least 1")]
+    BadDimensions {
+        /// The file.
+        path: PathBuf,
+        /// Declared rows.
+        rows: u32,
+        /// Declared columns.
+        cols: u32,
+    },
+    /// The header declares more data than this program can hold.
+    #[error(
+        "{path} declares {count} items of {item_bytes} bytes, more than can be addressed; the header is corrupt"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Declared item count.
+        count: u32,
+        /// Bytes per item.
+        item_bytes: u64,
+    },
+    /// The body is shorter than the header says.
+    #[error(
+        "{path} is truncated: its header declares {expected} bytes of data but only {found} follow; download or copy it again"
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header promises.
+        expected: u64,
+        /// Bytes actually present.
+        found: u64,
+    },
+    /// The body is longer than the header says.
+    #[error(
+        "{path} has data after the {expected} bytes its header declares; the file is corrupt or not an IDX file"
+    )]
+    TrailingData {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header promises.
+        expected: u64,
+    },
+    /// A label is not a valid class index.
+    #[error("{path}: label {label} at index {index} is out of range: labels must be 0 to {max}")]
+    LabelOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Position of the bad label.
+        index: usize,
+        /// The bad label.
+        label: u8,
+        /// The largest valid label.
+        max: u8,
+    },
+    /// Image and label files disagree on the number of items.
+    #[error(
+        "{images} holds {image_count} images but {labels} holds {label_count} labels; the two files must come from the same split"
+    )]
+    CountMismatch {
+        /// The image file.
+        images: PathBuf,
+        /// Number of images.
+        image_count: usize,
+        /// The label file.
+        labels: PathBuf,
+        /// Number of labels.
+        label_count: usize,
+    },
+    /// Training and test images have different sizes.
+    #[error(
+        "training images are {train_rows}x{train_cols} but test images are {test_rows}x{test_cols}; both must come from the same dataset"
+    )]
+    ShapeMismatch {
+        /// Rows of the training images.
+        train_rows: usize,
+        /// Columns of the training images.
+        train_cols: usize,
+        /// Rows of the test images.
+        test_rows: usize,
+        /// Columns of the test images.
+        test_cols: usize,
+    },
+    /// The requested validation split does not fit in the training set.
+    #[error(
+        "validation size {requested} is invalid: it must be at least 1 and leave at least one of the {available} training images for training"
+    )]
+    BadSplit {
+        /// The requested validation size.
+        requested: usize,
+        /// Training images available.
+        available: usize,
+    },
+    /// Pixel and label buffers of an in-memory set disagree.
+    #[error(
+        "an image set of {images} images of {image_size} pixels needs {expected} pixel bytes, got {found}; and {labels} labels"
+    )]
+    BadBuffers {
+        /// Images implied by the labels.
+        images: usize,
+        /// Pixels per image.
+        image_size: usize,
+        /// Pixel bytes needed.
+        expected: usize,
+        /// Pixel bytes given.
+        found: usize,
+        /// Labels given.
+        labels: usize,
+    },
+    /// An image index past the end of a set.
+    #[error("image index {index} is out of range for a set of {len} images")]
+    IndexOutOfBounds {
+        /// The index asked for.
+        index: usize,
+        /// Images in the set.
+        len: usize,
+    },
+}

@@ -1,0 +1,263 @@
+//! A Burn [`DataLoader`] over an [`ImageSet`].
+//!
+//! Burn's `DataLoaderBuilder` only knows epochs that are one pass over a dataset, and it copies
+//! every item out of the dataset before batching. This loader also offers epochs of a fixed
+//! number of iterations over a continuous, reshuffled stream (to reproduce an iteration-based
+//! schedule such as "1,500 iterations, report every 500") and builds each batch straight from
+//! the shared `u8` buffer with one allocation.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
+use burn::data::dataset::DatasetError;
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use crate::{ImageSet, MnistBatch, MnistBatcher};
+
+/// Loads [`MnistBatch`]es from an [`ImageSet`].
+///
+/// Batches are drawn from a stream of passes over the set; each pass is in file order or, with
+/// [`shuffled`](Self::shuffled), in a permutation derived from the seed and the pass number, so
+/// a run is reproducible and can resume at any epoch. The last batch of a pass may be smaller
+/// (as with PyTorch's `DataLoader`, `drop_last=False`).
+#[derive(Clone)]
+pub struct MnistLoader {
+    set: ImageSet,
+    range: Range<usize>,
+    batch_size: usize,
+    seed: Option<u64>,
+    batches_per_epoch: Option<usize>,
+    epoch: Arc<AtomicUsize>,
+    timer: Option<EpochTimer>,
+    device: Device,
+}
+
+impl std::fmt::Debug for MnistLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MnistLoader")
+            .field("items", &self.range.len())
+            .field("batch_size", &self.batch_size)
+            .field("seed", &self.seed)
+            .field("batches_per_epoch", &self.batches_per_epoch())
+            .finish()
+    }
+}
+
+impl MnistLoader {
+    /// A loader of `batch_size` images per batch, in file order, one pass per epoch.
+    ///
+    /// # Panics
+    ///
+    /// If `batch_size` is zero.
+    pub fn new(set: ImageSet, batch_size: usize, device: &Device) -> Self {
+        assert!(batch_size > 0, "batch size must be at least 1");
+        Self {
+            range: 0..set.len(),
+            set,
+            batch_size,
+            seed: None,
+            batches_per_epoch: None,
+            epoch: Arc::new(AtomicUsize::new(0)),
+            timer: None,
+            device: device.clone(),
+        }
+    }
+
+    /// Reshuffles every pass with a permutation drawn from `seed` and the pass number.
+    pub fn shuffled(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Makes every epoch exactly `batches` iterations long, continuing the stream of passes
+    /// across epochs instead of restarting it.
+    ///
+    /// # Panics
+    ///
+    /// If `batches` is zero.
+    pub fn with_batches_per_epoch(mut self, batches: usize) -> Self {
+        assert!(batches > 0, "an epoch needs at least one batch");
+        self.batches_per_epoch = Some(batches);
+        self
+    }
+
+    /// Starts at epoch `completed` (zero-based), as if that many epochs had been iterated: used
+    /// to resume a run.
+    pub fn starting_at_epoch(self, completed: usize) -> Self {
+        self.epoch.store(completed, Ordering::SeqCst);
+        self
+    }
+
+    /// Records how long each epoch's iteration takes, from the first batch request to the end
+    /// of the epoch, into `timer`.
+    pub fn timed(mut self, timer: EpochTimer) -> Self {
+        self.timer = Some(timer);
+        self
+    }
+
+    /// Batches in one pass over the set.
+    pub fn batches_per_pass(&self) -> usize {
+        self.range.len().div_ceil(self.batch_size)
+    }
+
+    /// Batches in one epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.batches_per_epoch
+            .unwrap_or_else(|| self.batches_per_pass())
+    }
+
+    /// Images per batch (the last batch of a pass may hold fewer).
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn pass_order(&self, pass: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = self.range.clone().collect();
+        if let Some(seed) = self.seed {
+            let pass_seed = seed ^ (pass as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            order.shuffle(&mut StdRng::seed_from_u64(pass_seed));
+        }
+        order
+    }
+
+    fn batch_len(&self, batch_in_pass: usize) -> usize {
+        let start = batch_in_pass * self.batch_size;
+        self.batch_size.min(self.range.len() - start)
+    }
+
+    /// Items in epoch `epoch`: equal to the set size when epochs are passes.
+    fn items_in_epoch(&self, epoch: usize) -> usize {
+        let per_epoch = self.batches_per_epoch();
+        let per_pass = self.batches_per_pass();
+        (epoch * per_epoch..(epoch + 1) * per_epoch)
+            .map(|global| self.batch_len(global % per_pass))
+            .sum()
+    }
+}
+
+impl DataLoader<MnistBatch> for MnistLoader {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<MnistBatch> + 'a> {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
+        let per_epoch = self.batches_per_epoch();
+        Box::new(MnistLoaderIterator {
+            loader: self,
+            next_batch: epoch * per_epoch,
+            end_batch: (epoch + 1) * per_epoch,
+            pass: None,
+            items_processed: 0,
+            items_total: self.items_in_epoch(epoch),
+            started: None,
+        })
+    }
+
+    fn num_items(&self) -> usize {
+        self.items_in_epoch(self.epoch.load(Ordering::SeqCst))
+    }
+
+    fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<MnistBatch>> {
+        let mut loader = self.clone();
+        loader.device = device.clone();
+        Arc::new(loader)
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<MnistBatch>> {
+        let mut loader = self.clone();
+        let start = (self.range.start + start).min(self.range.end);
+        let end = (self.range.start + end).clamp(start, self.range.end);
+        loader.range = start..end;
+        loader.epoch = Arc::new(AtomicUsize::new(self.epoch.load(Ordering::SeqCst)));
+        Arc::new(loader)
+    }
+}
+
+struct MnistLoaderIterator<'a> {
+    loader: &'a MnistLoader,
+    next_batch: usize,
+    end_batch: usize,
+    pass: Option<(usize, Vec<usize>)>,
+    items_processed: usize,
+    items_total: usize,
+    started: Option<Instant>,
+}
+
+impl Iterator for MnistLoaderIterator<'_> {
+    type Item = Result<MnistBatch, DatasetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let loader = self.loader;
+        if self.next_batch >= self.end_batch || loader.range.is_empty() {
+            if let (Some(timer), Some(started)) = (&loader.timer, self.started.take()) {
+                timer.record(started.elapsed(), self.items_processed);
+            }
+            return None;
+        }
+        self.started.get_or_insert_with(Instant::now);
+        let per_pass = loader.batches_per_pass();
+        let pass = self.next_batch / per_pass;
+        let batch_in_pass = self.next_batch % per_pass;
+        if self
+            .pass
+            .as_ref()
+            .is_none_or(|(current, _)| *current != pass)
+        {
+            self.pass = Some((pass, loader.pass_order(pass)));
+        }
+        let order = &self.pass.as_ref().expect("pass order was just set").1;
+        let start = batch_in_pass * loader.batch_size;
+        let indices = &order[start..start + loader.batch_len(batch_in_pass)];
+        self.next_batch += 1;
+        self.items_processed += indices.len();
+        Some(Ok(MnistBatcher.gather(
+            &loader.set,
+            indices,
+            &loader.device,
+        )))
+    }
+}
+
+impl DataLoaderIterator<MnistBatch> for MnistLoaderIterator<'_> {
+    fn progress(&self) -> Progress {
+        Progress::new(
+            self.items_processed,
+            self.items_total,
+            Some("items".to_string()),
+        )
+    }
+}
+
+/// Collects the duration and item count of every finished epoch of the loaders it is given to.
+///
+/// The time runs on the training thread from the first batch request of an epoch to the
+/// request that finds the epoch over, so it covers the training steps and excludes validation.
+#[derive(Debug, Clone, Default)]
+pub struct EpochTimer {
+    epochs: Arc<std::sync::Mutex<Vec<(Duration, usize)>>>,
+}
+
+impl EpochTimer {
+    /// A timer with no epoch recorded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn record(&self, elapsed: Duration, items: usize) {
+        self.epochs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((elapsed, items));
+    }
+
+    /// `(duration, items)` of each finished epoch, in order.
+    pub fn epochs(&self) -> Vec<(Duration, usize)> {
+        self.epochs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}

@@ -1,0 +1,193 @@
+//! The batcher and the loader: shapes, scaling, order, epochs.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::Dataset;
+use burn::prelude::*;
+use data::{EpochTimer, ImageSet, MnistBatch, MnistBatcher, MnistLoader};
+
+fn device() -> Device {
+    Device::flex()
+}
+
+/// `count` 2x2 images; image `i` has pixels `[i, 255, 0, 128]` and label `i % 10`.
+fn set(count: usize) -> ImageSet {
+    let pixels = (0..count).flat_map(|i| [i as u8, 255, 0, 128]).collect();
+    let labels = (0..count).map(|i| (i % 10) as u8).collect();
+    ImageSet::new(2, 2, pixels, labels).unwrap()
+}
+
+fn floats(tensor: Tensor<2>) -> Vec<f32> {
+    tensor.into_data().try_into_vec_as::<f32>().unwrap()
+}
+
+fn ints(tensor: Tensor<1, Int>) -> Vec<i64> {
+    tensor.into_data().try_into_vec_as::<i64>().unwrap()
+}
+
+/// The first pixel of each image of a batch: the image's index.
+fn ids(batch: &MnistBatch) -> Vec<usize> {
+    floats(batch.images.clone())
+        .chunks(4)
+        .map(|image| (image[0] * 255.0).round() as usize)
+        .collect()
+}
+
+#[test]
+fn batch_is_one_float_tensor_scaled_like_to_tensor() {
+    let batch = MnistBatcher.gather(&set(5), &[3, 1], &device());
+    assert_eq!(batch.images.dims(), [2, 4]);
+    assert_eq!(batch.targets.dims(), [2]);
+    let values = floats(batch.images);
+    // Exactly pixel / 255 in f32, as torchvision's ToTensor computes it.
+    let expected: Vec<f32> = [3u8, 255, 0, 128, 1, 255, 0, 128]
+        .iter()
+        .map(|&p| p as f32 / 255.0)
+        .collect();
+    assert_eq!(values, expected);
+    assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert_eq!(ints(batch.targets), vec![3, 1]);
+}
+
+#[test]
+fn works_with_burns_own_dataloader() {
+    let loader = DataLoaderBuilder::new(MnistBatcher)
+        .batch_size(4)
+        .build(set(10));
+    let batches: Vec<MnistBatch> = loader.iter().map(Result::unwrap).collect();
+    assert_eq!(
+        batches
+            .iter()
+            .map(|b| b.images.dims()[0])
+            .collect::<Vec<_>>(),
+        vec![4, 4, 2]
+    );
+    assert_eq!(ids(&batches[2]), vec![8, 9]);
+    let item = set(3).get(2).unwrap();
+    assert_eq!(item.image, vec![2, 255, 0, 128]);
+    let batch = MnistBatcher.batch(vec![item], &device());
+    assert_eq!(batch.images.dims(), [1, 4]);
+}
+
+#[test]
+fn unshuffled_loader_covers_the_set_in_order_with_a_partial_last_batch() {
+    let loader = MnistLoader::new(set(10), 4, &device());
+    assert_eq!(loader.num_items(), 10);
+    assert_eq!(loader.batches_per_epoch(), 3);
+    let mut iterator = loader.iter();
+    let mut seen = Vec::new();
+    for batch in iterator.by_ref() {
+        seen.extend(ids(&batch.unwrap()));
+    }
+    assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    let progress = iterator.progress();
+    assert_eq!((progress.items_processed, progress.items_total), (10, 10));
+}
+
+#[test]
+fn shuffled_epochs_are_permutations_that_differ_and_repeat_with_the_seed() {
+    let epochs = |seed| {
+        let loader = MnistLoader::new(set(20), 6, &device()).shuffled(seed);
+        (0..3)
+            .map(|_| {
+                loader
+                    .iter()
+                    .flat_map(|batch| ids(&batch.unwrap()))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = epochs(7);
+    for epoch in &first {
+        let mut sorted = epoch.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            (0..20).collect::<Vec<_>>(),
+            "an epoch visits every image once"
+        );
+    }
+    assert_ne!(first[0], first[1], "each epoch is reshuffled");
+    assert_ne!(first[0], (0..20).collect::<Vec<_>>());
+    assert_eq!(first, epochs(7), "the same seed gives the same order");
+    assert_ne!(first, epochs(8));
+}
+
+#[test]
+fn iteration_epochs_continue_one_stream_across_epochs() {
+    // 10 images, batches of 4: passes of 3 batches (4, 4, 2). Epochs of 2 batches.
+    let loader = MnistLoader::new(set(10), 4, &device()).with_batches_per_epoch(2);
+    let sizes: Vec<Vec<usize>> = (0..3)
+        .map(|_| {
+            loader
+                .iter()
+                .map(|batch| batch.unwrap().images.dims()[0])
+                .collect()
+        })
+        .collect();
+    assert_eq!(sizes, vec![vec![4, 4], vec![2, 4], vec![4, 2]]);
+    let stream: Vec<usize> = {
+        let fresh = MnistLoader::new(set(10), 4, &device()).with_batches_per_epoch(3);
+        (0..2)
+            .flat_map(|_| {
+                fresh
+                    .iter()
+                    .flat_map(|b| ids(&b.unwrap()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert_eq!(stream, (0..10).chain(0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn resuming_at_an_epoch_gives_the_same_batches_as_running_through() {
+    let through = MnistLoader::new(set(30), 7, &device())
+        .shuffled(3)
+        .with_batches_per_epoch(5);
+    let all: Vec<Vec<usize>> = (0..4)
+        .map(|_| through.iter().flat_map(|b| ids(&b.unwrap())).collect())
+        .collect();
+    let resumed = MnistLoader::new(set(30), 7, &device())
+        .shuffled(3)
+        .with_batches_per_epoch(5)
+        .starting_at_epoch(2);
+    let rest: Vec<Vec<usize>> = (0..2)
+        .map(|_| resumed.iter().flat_map(|b| ids(&b.unwrap())).collect())
+        .collect();
+    assert_eq!(rest, all[2..]);
+}
+
+#[test]
+fn slices_and_device_moves_keep_the_data() {
+    let loader = MnistLoader::new(set(10), 3, &device());
+    let part = loader.slice(4, 9);
+    assert_eq!(part.num_items(), 5);
+    let ids_seen: Vec<usize> = part.iter().flat_map(|b| ids(&b.unwrap())).collect();
+    assert_eq!(ids_seen, vec![4, 5, 6, 7, 8]);
+    let moved = loader.to_device(&device());
+    assert_eq!(moved.num_items(), 10);
+}
+
+#[test]
+fn timer_records_each_finished_epoch() {
+    let timer = EpochTimer::new();
+    let loader = MnistLoader::new(set(10), 4, &device()).timed(timer.clone());
+    for _ in 0..2 {
+        for batch in loader.iter() {
+            batch.unwrap();
+        }
+    }
+    let epochs = timer.epochs();
+    assert_eq!(epochs.len(), 2);
+    assert!(epochs.iter().all(|(_, items)| *items == 10));
+}
+
+#[test]
+fn image_set_rejects_inconsistent_buffers() {
+    assert!(ImageSet::new(2, 2, vec![0; 7], vec![1, 2]).is_err());
+    assert!(ImageSet::new(0, 2, vec![], vec![]).is_err());
+    let selected = set(5).select(&[4, 0]);
+    assert_eq!(selected.labels(), &[4, 0]);
+    assert_eq!(selected.image(0), &[4, 255, 0, 128]);
+}
