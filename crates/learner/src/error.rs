@@ -1,0 +1,83 @@
+use std::path::PathBuf;
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON for a training config (unknown field, wrong type, ...).
+    #[error("config file {path} is invalid: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// serde's message: the field and position.
+        reason: String,
+    },
+    /// A value is out of range.
+    #[error("config field `{field}` {problem}")]
+    Invalid {
+        /// The field, as written in the JSON file.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// Everything that can stop training or evaluation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LearnerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The dataset could not be found or read.
+    #[error(transparent)]
+    Data(#[from] data::DataError),
+    /// The requested backend is not compiled in or cannot open its device.
+    #[error(transparent)]
+    Backend(#[from] crate::BackendError),
+    /// The model configuration is invalid.
+    #[error(transparent)]
+    ModelConfig(#[from] model::ModelConfigError),
+    /// Saved weights could not be loaded.
+    #[error(transparent)]
+    ModelLoad(#[from] model::ModelLoadError),
+    /// The artifacts folder cannot be used.
+    #[error("artifacts folder {path}: {problem}")]
+    Artifacts {
+        /// The folder or file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// Writing an artifact failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A saved artifact could not be read back.
+    #[error("cannot read {path}: {problem}")]
+    ReadArtifact {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
+    /// Burn's training loop reported an error.
+    #[error("training failed: {0}")]
+    Training(String),
+    /// Evaluation on a device failed.
+    #[error("evaluation failed: {0}")]
+    Evaluation(String),
+}

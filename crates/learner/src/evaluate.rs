@@ -1,0 +1,90 @@
+//! Measuring a trained model on a labelled image set.
+
+use burn::data::dataloader::DataLoader;
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use data::{ImageSet, MnistLoader};
+use model::LogisticRegression;
+use serde::{Deserialize, Serialize};
+
+use crate::LearnerError;
+
+/// Accuracy, mean cross-entropy loss and confusion matrix of a model on one image set.
+///
+/// Computed with a plain loop rather than burn-train's `Evaluator`, because the confusion
+/// matrix needs every prediction, which Burn's metrics do not expose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Images evaluated.
+    pub count: usize,
+    /// Fraction of images whose most probable class is the label, in `[0, 1]`.
+    pub accuracy: f64,
+    /// Mean cross-entropy (natural log) over the images.
+    pub loss: f64,
+    /// `confusion[label][predicted]`: how many images of class `label` were predicted as
+    /// `predicted`.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+/// Evaluates `model` on every image of `set`, `batch_size` images at a time, on `device` (the
+/// model's device).
+pub fn evaluate(
+    model: &LogisticRegression,
+    set: &ImageSet,
+    batch_size: usize,
+    device: &Device,
+) -> Result<Evaluation, LearnerError> {
+    let classes = model.num_classes();
+    let mut confusion = vec![vec![0u64; classes]; classes];
+    let mut loss_sum = 0.0f64;
+    let loader = MnistLoader::new(set.clone(), batch_size.max(1), device);
+    for batch in loader.iter() {
+        let batch = batch.map_err(|err| LearnerError::Evaluation(err.to_string()))?;
+        let count = batch.targets.dims()[0];
+        let logits = model.forward(batch.images);
+        let predictions = logits.clone().argmax(1).reshape([count]);
+        let picked = log_softmax(logits, 1).gather(1, batch.targets.clone().reshape([count, 1]));
+        let batch_loss = read_floats(picked.sum())?;
+        loss_sum -= f64::from(batch_loss[0]);
+        let predicted = read_ints(predictions)?;
+        let labels = read_ints(batch.targets)?;
+        for (label, predicted) in labels.into_iter().zip(predicted) {
+            let (label, predicted) = (label as usize, predicted as usize);
+            if label < classes && predicted < classes {
+                confusion[label][predicted] += 1;
+            }
+        }
+    }
+    let count = set.len();
+    let correct: u64 = (0..classes).map(|class| confusion[class][class]).sum();
+    Ok(Evaluation {
+        count,
+        accuracy: if count == 0 {
+            0.0
+        } else {
+            correct as f64 / count as f64
+        },
+        loss: if count == 0 {
+            0.0
+        } else {
+            loss_sum / count as f64
+        },
+        confusion,
+    })
+}
+
+fn read_floats(tensor: Tensor<1>) -> Result<Vec<f32>, LearnerError> {
+    tensor
+        .try_into_data()
+        .map_err(|err| LearnerError::Evaluation(err.to_string()))?
+        .try_into_vec_as::<f32>()
+        .map_err(|err| LearnerError::Evaluation(format!("{err:?}")))
+}
+
+fn read_ints(tensor: Tensor<1, Int>) -> Result<Vec<i64>, LearnerError> {
+    tensor
+        .try_into_data()
+        .map_err(|err| LearnerError::Evaluation(err.to_string()))?
+        .try_into_vec_as::<i64>()
+        .map_err(|err| LearnerError::Evaluation(format!("{err:?}")))
+}

@@ -1,0 +1,30 @@
+//! Training, evaluation and saved artifacts for the [`model`] crate's logistic regression,
+//! built on burn-train's Learner.
+//!
+//! - [`TrainingConfig`] (JSON, `configs/*.json`) is checked once into a [`ValidConfig`].
+//! - [`train`] runs Burn's `SupervisedTraining` (SGD, cross-entropy, accuracy / loss /
+//!   learning-rate / CPU metrics, checkpoints, optional early stopping, dashboard or
+//!   [`PlainRenderer`]), then evaluates on the test set and writes an [`ArtifactDir`].
+//! - [`evaluate`] measures a model on any [`data::ImageSet`].
+//! - [`BackendKind`] picks the compute backend among those compiled in.
+#![warn(missing_docs)]
+
+mod artifacts;
+mod backend;
+mod classifier;
+mod config;
+mod error;
+mod evaluate;
+mod renderer;
+mod train;
+
+pub use artifacts::{ArtifactDir, HistoryEntry, RUN_ENTRIES, Summary, write_atomic};
+pub use backend::{BackendError, BackendKind};
+pub use classifier::Classifier;
+pub use config::{
+    EarlyStopping, LrSchedule, ModelSettings, SgdSettings, TrainingConfig, ValidConfig,
+};
+pub use error::{ConfigError, LearnerError};
+pub use evaluate::{Evaluation, evaluate};
+pub use renderer::PlainRenderer;
+pub use train::{ProgressMode, TrainOptions, TrainReport, train};

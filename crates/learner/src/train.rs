@@ -1,0 +1,296 @@
+//! One training run: burn-train's `SupervisedTraining` with SGD and cross-entropy, then test
+//! evaluation and the saved artifacts.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use burn::prelude::*;
+use burn::train::checkpoint::KeepLastNCheckpoints;
+use burn::train::metric::store::{Aggregate, Direction, Split};
+use burn::train::metric::{AccuracyMetric, CpuMemory, CpuUse, LearningRateMetric, LossMetric};
+use burn::train::renderer::tui::TuiMetricsRendererWrapper;
+use burn::train::{
+    Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+};
+use data::{EpochTimer, Mnist, MnistLoader};
+use model::{LogisticRegression, LogisticRegressionConfig};
+
+use crate::{
+    ArtifactDir, BackendKind, Classifier, Evaluation, HistoryEntry, LearnerError, PlainRenderer,
+    Summary, ValidConfig, evaluate,
+};
+
+/// How training progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgressMode {
+    /// Burn's dashboard when stdout is a terminal, plain lines otherwise.
+    #[default]
+    Auto,
+    /// Burn's terminal dashboard.
+    Dashboard,
+    /// Plain lines ([`PlainRenderer`]).
+    Plain,
+}
+
+/// Settings of a run that are not hyperparameters.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// The artifacts folder.
+    pub artifacts: PathBuf,
+    /// The backend to train on.
+    pub backend: BackendKind,
+    /// Continue from the last complete checkpoint in `artifacts` instead of starting afresh.
+    pub resume: bool,
+    /// Replace an earlier run found in `artifacts`.
+    pub overwrite: bool,
+    /// How progress is shown.
+    pub progress: ProgressMode,
+}
+
+/// What a finished run produced (also saved in its artifacts folder).
+#[derive(Debug)]
+pub struct TrainReport {
+    /// The figures saved as `summary.json`.
+    pub summary: Summary,
+    /// The trained model (saved as `model.bpk`).
+    pub model: LogisticRegression,
+    /// The final model's evaluation on the test set.
+    pub test: Evaluation,
+    /// Where everything was saved.
+    pub artifacts: ArtifactDir,
+}
+
+/// Trains a logistic-regression model on `data` as `config` says, evaluates it on the test
+/// set and writes the artifacts folder.
+///
+/// The validation set is evaluated after every epoch (Burn's Learner) and drives early
+/// stopping; the test set is only evaluated after training, for the report, including the
+/// per-epoch history rebuilt from the checkpoints.
+pub fn train(
+    config: &ValidConfig,
+    data: &Mnist,
+    options: &TrainOptions,
+) -> Result<TrainReport, LearnerError> {
+    let artifacts = ArtifactDir::new(&options.artifacts);
+    let resume_from = if options.resume {
+        Some(resume_point(&artifacts, config)?)
+    } else {
+        artifacts.prepare_new_run(options.overwrite)?;
+        None
+    };
+    artifacts.save_config(config)?;
+
+    let device = options.backend.device()?;
+    device.seed(config.seed);
+    let autodiff = device.clone().autodiff();
+    let model_config = LogisticRegressionConfig::new()
+        .with_input_size(data.input_size())
+        .with_num_classes(data.num_classes())
+        .with_bias(config.model.bias);
+    model_config.validate()?;
+    let classifier = Classifier {
+        model: model_config.init(&autodiff),
+    };
+
+    let timer = EpochTimer::new();
+    let mut train_loader = MnistLoader::new(data.train.clone(), config.batch_size, &autodiff)
+        .shuffled(config.seed)
+        .timed(timer.clone());
+    if let Some(iterations) = config.iterations_per_epoch {
+        train_loader = train_loader.with_batches_per_epoch(iterations);
+    }
+    if let Some(done) = resume_from {
+        train_loader = train_loader.starting_at_epoch(done);
+    }
+    let iterations_per_epoch = train_loader.batches_per_epoch();
+    let valid_loader = MnistLoader::new(data.validation.clone(), config.eval_batch_size, &device);
+
+    let interrupter = Interrupter::new();
+    let mut training = SupervisedTraining::new(
+        artifacts.root(),
+        Arc::new(train_loader),
+        Arc::new(valid_loader),
+    )
+    .metrics((AccuracyMetric::new(), LossMetric::new()))
+    .metric_train_numeric(LearningRateMetric::new())
+    .metric_train_numeric(CpuUse::new())
+    .metric_train_numeric(CpuMemory::new())
+    .with_checkpointing_strategy(KeepLastNCheckpoints::new(usize::MAX))
+    .with_default_checkpointers()
+    .with_interrupter(interrupter.clone())
+    .num_epochs(config.epochs)
+    .summary();
+    if let Some(early) = &config.early_stopping {
+        training = training.early_stopping(MetricEarlyStoppingStrategy::new(
+            &LossMetric::new(),
+            Aggregate::Mean,
+            Direction::Lowest,
+            Split::Valid,
+            StoppingCondition::NoImprovementSince {
+                n_epochs: early.patience,
+            },
+        ));
+    }
+    if let Some(done) = resume_from {
+        training = training.checkpoint(done);
+    }
+    let dashboard = match options.progress {
+        ProgressMode::Auto => std::io::stdout().is_terminal(),
+        ProgressMode::Dashboard => true,
+        ProgressMode::Plain => false,
+    };
+    training = if dashboard {
+        training.renderer(Box::new(TuiMetricsRendererWrapper::new(
+            interrupter,
+            resume_from,
+        )))
+    } else {
+        training.renderer(Box::new(PlainRenderer::new(config.log_interval)))
+    };
+
+    let learner = Learner::new(
+        classifier,
+        config.sgd().init(),
+        config.scheduler(iterations_per_epoch)?,
+    );
+    let result = training.launch(learner);
+    // Dropping the renderer closes the dashboard and gives the terminal back.
+    drop(result.renderer);
+    if let Some(error) = result.error {
+        return Err(LearnerError::Training(error.to_string()));
+    }
+    let interrupted = result.interrupted.is_some();
+    let model = result.model.model.valid();
+
+    let checkpoints = artifacts.checkpoint_epochs();
+    let epochs_done = checkpoints.last().copied().unwrap_or(0);
+    let stopped_early = !interrupted && epochs_done < config.epochs;
+
+    artifacts.save_model(&model)?;
+    let test = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
+    let validation = evaluate(&model, &data.validation, config.eval_batch_size, &device)?;
+    let history = history(
+        &artifacts,
+        &checkpoints,
+        &model_config,
+        data,
+        config,
+        iterations_per_epoch,
+        &device,
+    )?;
+
+    let timed = timer.epochs();
+    let train_seconds: f64 = timed
+        .iter()
+        .map(|(duration, _)| duration.as_secs_f64())
+        .sum();
+    let samples: usize = timed.iter().map(|(_, items)| items).sum();
+    let summary = Summary {
+        dataset: data.kind.to_string(),
+        backend: options.backend.to_string(),
+        device: format!("{device:?}"),
+        epochs: epochs_done,
+        iterations: epochs_done * iterations_per_epoch,
+        batch_size: config.batch_size,
+        learning_rate: config.optimizer.learning_rate,
+        train_size: data.train.len(),
+        validation_size: data.validation.len(),
+        test_size: data.test.len(),
+        validation_accuracy: validation.accuracy,
+        validation_loss: validation.loss,
+        test_accuracy: test.accuracy,
+        test_loss: test.loss,
+        train_seconds,
+        samples_per_second: if train_seconds > 0.0 {
+            samples as f64 / train_seconds
+        } else {
+            0.0
+        },
+        stopped_early,
+        interrupted,
+        resumed_from_epoch: resume_from,
+        data_source: data.source.to_string(),
+        history,
+    };
+    artifacts.save_summary(&summary)?;
+    Ok(TrainReport {
+        summary,
+        model,
+        test,
+        artifacts,
+    })
+}
+
+/// The checkpoint epoch to resume from: the last complete one, which must come before the
+/// configured last epoch.
+fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, LearnerError> {
+    artifacts.ensure_writable()?;
+    let last = artifacts
+        .checkpoint_epochs()
+        .last()
+        .copied()
+        .ok_or_else(|| LearnerError::Artifacts {
+            path: artifacts.checkpoint_dir(),
+            problem:
+                "holds no complete checkpoint to resume from; start a new run without --resume"
+                    .to_string(),
+        })?;
+    if last >= config.epochs {
+        return Err(LearnerError::Artifacts {
+            path: artifacts.root().to_path_buf(),
+            problem: format!(
+                "already holds {last} trained epochs, and the config asks for {}; pass a larger \
+                 --epochs to train further",
+                config.epochs
+            ),
+        });
+    }
+    Ok(last)
+}
+
+/// Validation and test figures of every epoch's checkpoint.
+fn history(
+    artifacts: &ArtifactDir,
+    epochs: &[usize],
+    model_config: &LogisticRegressionConfig,
+    data: &Mnist,
+    config: &ValidConfig,
+    iterations_per_epoch: usize,
+    device: &Device,
+) -> Result<Vec<HistoryEntry>, LearnerError> {
+    epochs
+        .iter()
+        .map(|&epoch| {
+            let path = artifacts.checkpoint_model_path(epoch);
+            let checkpoint = Classifier {
+                model: model_config.init(device),
+            }
+            .try_load_file(&path)
+            .map_err(|err| LearnerError::ReadArtifact {
+                path,
+                problem: err.to_string(),
+            })?;
+            let validation = evaluate(
+                &checkpoint.model,
+                &data.validation,
+                config.eval_batch_size,
+                device,
+            )?;
+            let test = evaluate(
+                &checkpoint.model,
+                &data.test,
+                config.eval_batch_size,
+                device,
+            )?;
+            Ok(HistoryEntry {
+                epoch,
+                iteration: epoch * iterations_per_epoch,
+                validation_accuracy: validation.accuracy,
+                validation_loss: validation.loss,
+                test_accuracy: test.accuracy,
+                test_loss: test.loss,
+            })
+        })
+        .collect()
+}
