@@ -1,0 +1,256 @@
+//! `trainer`: train and evaluate multinomial logistic regression on MNIST with Burn.
+//!
+//! `cargo run --release -p trainer` trains with `configs/default.json`'s settings; `trainer
+//! --help` lists the options.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use data::{DatasetKind, Mnist};
+use learner::{ArtifactDir, BackendKind, ProgressMode, TrainOptions, TrainingConfig, evaluate};
+
+/// Train and evaluate multinomial logistic regression (one linear layer + softmax) on MNIST
+/// with Burn. Without a subcommand, `trainer` trains.
+#[derive(Debug, Parser)]
+#[command(name = "trainer", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model and save it with its test evaluation in an artifacts folder.
+    Train(TrainArgs),
+    /// Re-evaluate a saved model on the test set.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+struct TrainArgs {
+    /// JSON training config (see configs/); default: the built-in default, identical to
+    /// configs/default.json.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    config: Option<PathBuf>,
+    /// Folder with the four IDX files (raw or .gz); default: $MNIST_DIR, else Burn's MNIST cache
+    /// or download.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where to save the model, logs, checkpoints and summary; default: artifacts/<config name>.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// Dataset: mnist or fashion-mnist (overrides the config).
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    dataset: Option<DatasetKind>,
+    /// Number of epochs (overrides the config; with --resume, the new total).
+    #[arg(long, value_name = "N")]
+    epochs: Option<usize>,
+    /// Initial learning rate (overrides the config).
+    #[arg(long, value_name = "X", conflicts_with = "resume")]
+    learning_rate: Option<f64>,
+    /// Training images per iteration (overrides the config).
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    batch_size: Option<usize>,
+    /// Seed of initialisation and shuffling (overrides the config).
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    seed: Option<u64>,
+    /// Compute backend, among those compiled in; default: the first compiled in.
+    #[arg(long, value_name = "NAME")]
+    backend: Option<BackendKind>,
+    /// Continue the run in the artifacts folder from its last complete checkpoint, with its
+    /// saved config.
+    #[arg(long)]
+    resume: bool,
+    /// Replace an earlier run in the artifacts folder (only its own files are removed).
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
+    /// Progress display: the dashboard on a terminal and plain lines elsewhere (auto), or force
+    /// one.
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    progress: Progress,
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// Artifacts folder of a finished run (holding model.json, model.bpk and config.json).
+    #[arg(long, value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Folder with the four IDX files; default: as for training.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Compute backend, among those compiled in.
+    #[arg(long, value_name = "NAME")]
+    backend: Option<BackendKind>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Progress {
+    Auto,
+    Dashboard,
+    Plain,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Some(Command::Train(args)) => run_train(args),
+        Some(Command::Eval(args)) => run_eval(args),
+        None => run_train(cli.train),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_train(args: TrainArgs) -> Result<()> {
+    let (config, name) = if args.resume {
+        let folder = args
+            .artifacts
+            .clone()
+            .context("--resume needs --artifacts: the folder of the run to continue")?;
+        (ArtifactDir::new(folder).load_config()?, None)
+    } else {
+        match &args.config {
+            Some(path) => (TrainingConfig::from_file(path)?, Some(config_name(path))),
+            None => (TrainingConfig::default(), Some("default".to_string())),
+        }
+    };
+    let config = apply_overrides(config, &args).validate()?;
+    let artifacts = args
+        .artifacts
+        .clone()
+        .unwrap_or_else(|| Path::new("artifacts").join(name.unwrap_or_else(|| "run".to_string())));
+    let backend = pick_backend(args.backend)?;
+    let device = backend.device()?;
+    println!("backend: {backend} ({device:?})");
+
+    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
+    println!(
+        "data: {} from {}: {} training, {} validation, {} test images of {}x{}",
+        data.kind,
+        data.source,
+        data.train.len(),
+        data.validation.len(),
+        data.test.len(),
+        data.train.rows(),
+        data.train.cols()
+    );
+    println!("artifacts: {}", artifacts.display());
+
+    let options = TrainOptions {
+        artifacts,
+        backend,
+        resume: args.resume,
+        overwrite: args.overwrite,
+        progress: match args.progress {
+            Progress::Auto => ProgressMode::Auto,
+            Progress::Dashboard => ProgressMode::Dashboard,
+            Progress::Plain => ProgressMode::Plain,
+        },
+    };
+    let report = learner::train(&config, &data, &options)?;
+    let summary = &report.summary;
+    println!();
+    for entry in &summary.history {
+        println!(
+            "after epoch {:>3} (iteration {:>6}): validation accuracy {:6.2} % | test accuracy {:6.2} % (loss {:.4})",
+            entry.epoch,
+            entry.iteration,
+            100.0 * entry.validation_accuracy,
+            100.0 * entry.test_accuracy,
+            entry.test_loss
+        );
+    }
+    if summary.interrupted {
+        println!(
+            "training was interrupted; continue it with --resume --artifacts {}",
+            report.artifacts.root().display()
+        );
+    }
+    if summary.stopped_early {
+        println!(
+            "early stopping ended the run after epoch {}",
+            summary.epochs
+        );
+    }
+    println!(
+        "test accuracy {:.2} % (loss {:.4}), validation accuracy {:.2} %, {} epochs / {} iterations, {:.2} s of training ({:.0} images/s)",
+        100.0 * summary.test_accuracy,
+        summary.test_loss,
+        100.0 * summary.validation_accuracy,
+        summary.epochs,
+        summary.iterations,
+        summary.train_seconds,
+        summary.samples_per_second
+    );
+    println!("saved {}", report.artifacts.root().display());
+    Ok(())
+}
+
+fn run_eval(args: EvalArgs) -> Result<()> {
+    let artifacts = ArtifactDir::new(&args.artifacts);
+    let config = artifacts.load_config()?.validate()?;
+    let backend = pick_backend(args.backend)?;
+    let device = backend.device()?;
+    let model = artifacts.load_model(&device)?;
+    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
+    if model.input_size() != data.input_size() {
+        bail!(
+            "the model expects images of {} pixels but {} has {}x{} images",
+            model.input_size(),
+            data.source,
+            data.test.rows(),
+            data.test.cols()
+        );
+    }
+    let test = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
+    println!("backend: {backend} ({device:?})");
+    println!("model: {}", artifacts.model_path().display());
+    println!("data: {} test images from {}", test.count, data.source);
+    println!(
+        "test accuracy {:.2} % (loss {:.4})",
+        100.0 * test.accuracy,
+        test.loss
+    );
+    Ok(())
+}
+
+fn pick_backend(requested: Option<BackendKind>) -> Result<BackendKind> {
+    Ok(match requested {
+        Some(kind) => kind,
+        None => BackendKind::preferred()?,
+    })
+}
+
+fn apply_overrides(mut config: TrainingConfig, args: &TrainArgs) -> TrainingConfig {
+    if let Some(dataset) = args.dataset {
+        config.dataset = dataset;
+    }
+    if let Some(epochs) = args.epochs {
+        config.epochs = epochs;
+    }
+    if let Some(learning_rate) = args.learning_rate {
+        config.optimizer.learning_rate = learning_rate;
+    }
+    if let Some(batch_size) = args.batch_size {
+        config.batch_size = batch_size;
+    }
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    config
+}
+
+fn config_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".to_string())
+}

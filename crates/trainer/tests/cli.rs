@@ -1,0 +1,224 @@
+//! The `trainer` binary as a user runs it: exit codes, messages, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn trainer() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trainer"));
+    // A private, empty user cache: no Burn MNIST cache, and no download on this offline machine.
+    command.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("trainer-cli-test-cache"),
+    );
+    command.env_remove("MNIST_DIR");
+    command
+}
+
+fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().expect("trainer runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+fn mnist_dir(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{test}: MNIST_DIR must be set under CI")
+        }
+        None => {
+            eprintln!("\n*** SKIPPED {test}: set MNIST_DIR to run it ***\n");
+            None
+        }
+    }
+}
+
+fn workspace_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+#[test]
+fn help_lists_the_commands_and_options() {
+    let (output, stdout, _) = run(trainer().arg("--help"));
+    assert!(output.status.success());
+    for word in [
+        "train",
+        "eval",
+        "--config",
+        "--data-dir",
+        "--artifacts",
+        "--epochs",
+        "--resume",
+        "--backend",
+    ] {
+        assert!(stdout.contains(word), "--help lacks {word}:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_bad_config_fails_before_any_work_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.json");
+    std::fs::write(&config, r#"{"optimizer": {"learning_rate": -1}}"#).unwrap();
+    let (output, _, stderr) = run(trainer()
+        .arg("--config")
+        .arg(&config)
+        .arg("--artifacts")
+        .arg(dir.path().join("a")));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("optimizer.learning_rate"), "{stderr}");
+    assert!(
+        !dir.path().join("a").exists(),
+        "nothing is created for a rejected config"
+    );
+
+    std::fs::write(&config, r#"{"epochs": 2, "batchsize": 10}"#).unwrap();
+    let (output, _, stderr) = run(trainer().arg("train").arg("--config").arg(&config));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("unknown field `batchsize`") && stderr.contains("bad.json"),
+        "{stderr}"
+    );
+
+    let (output, _, stderr) = run(trainer().args(["--config", "/no/such.json"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("/no/such.json"), "{stderr}");
+
+    let (output, _, stderr) = run(trainer().args(["--batch-size", "0"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("batch_size"), "{stderr}");
+}
+
+/// Whether Burn's MNIST server answers (never on the CI machines, which are offline).
+fn online() -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    ("storage.googleapis.com", 443)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| {
+            TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)).is_ok()
+        })
+}
+
+#[test]
+fn missing_or_incomplete_data_folders_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (output, _, stderr) = run(trainer().args(["--data-dir", "/no/such/folder"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("/no/such/folder") && stderr.contains("--data-dir"),
+        "{stderr}"
+    );
+
+    let (output, _, stderr) = run(trainer().env("MNIST_DIR", dir.path()));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("$MNIST_DIR") && stderr.contains("train-images-idx3-ubyte"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_data_offline_is_a_clear_error_not_a_panic() {
+    if online() {
+        eprintln!(
+            "\n*** SKIPPED no_data_offline_is_a_clear_error_not_a_panic: this machine is online, so Burn would download MNIST ***\n"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (output, _, stderr) = run(trainer().arg("--artifacts").arg(dir.path().join("a")));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--data-dir") && stderr.contains("MNIST_DIR"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_backend_is_rejected_by_name() {
+    let (output, _, stderr) = run(trainer().args(["--backend", "quantum"]));
+    assert_eq!(output.status.code(), Some(2), "clap usage error");
+    assert!(
+        stderr.contains("quantum") && stderr.contains("ndarray"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn eval_of_a_folder_without_a_run_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (output, _, stderr) = run(trainer().arg("eval").arg("--artifacts").arg(dir.path()));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("config.json") && stderr.contains("not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
+    let Some(mnist) = mnist_dir("trains_with_plain_output_then_evaluates_and_refuses_to_clobber")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("run");
+    let (output, stdout, stderr) = run(trainer()
+        .arg("train")
+        .arg("--config")
+        .arg(workspace_file("configs/default.json"))
+        .args(["--epochs", "1"])
+        .arg("--data-dir")
+        .arg(&mnist)
+        .arg("--artifacts")
+        .arg(&artifacts));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "no escape codes off a terminal:\n{stdout}"
+    );
+    assert!(stdout.contains("backend: ndarray"), "{stdout}");
+    assert!(stdout.contains("epoch 1/1 | "), "progress lines:\n{stdout}");
+    assert!(stdout.contains("epoch 1/1 valid | "), "{stdout}");
+    assert!(
+        stdout.contains("Accuracy") && stdout.contains("Loss"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap())
+            .unwrap();
+    let accuracy = summary["test_accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.88, "{accuracy}");
+
+    let (output, stdout, stderr) = run(trainer()
+        .arg("eval")
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .arg("--data-dir")
+        .arg(&mnist));
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(&format!("test accuracy {:.2} %", 100.0 * accuracy)),
+        "{stdout}"
+    );
+
+    let (output, _, stderr) = run(trainer()
+        .args(["--epochs", "1"])
+        .arg("--data-dir")
+        .arg(&mnist)
+        .arg("--artifacts")
+        .arg(&artifacts));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("--overwrite"), "{stderr}");
+    assert!(
+        artifacts.join("model.bpk").is_file(),
+        "the earlier run is untouched"
+    );
+}
