@@ -82,7 +82,6 @@ pub fn train(
     artifacts.save_config(config)?;
 
     let device = options.backend.device()?;
-    device.seed(config.seed);
     let autodiff = device.clone().autodiff();
     let model_config = LogisticRegressionConfig::new()
         .with_input_size(data.input_size())
@@ -90,7 +89,7 @@ pub fn train(
         .with_bias(config.model.bias);
     model_config.validate()?;
     let classifier = Classifier {
-        model: model_config.init(&autodiff),
+        model: seeded_init(&model_config, &autodiff, config.seed),
     };
 
     let timer = EpochTimer::new();
@@ -220,6 +219,20 @@ pub fn train(
         test,
         artifacts,
     })
+}
+
+/// Initialises the model from `seed`. The backend's random generator is global to the process,
+/// so seeding and drawing happen under one lock: two runs in one process (tests, notebooks)
+/// cannot interleave and each gets the weights its seed gives.
+fn seeded_init(
+    config: &LogisticRegressionConfig,
+    device: &Device,
+    seed: u64,
+) -> LogisticRegression {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    config.init(device)
 }
 
 /// The checkpoint epoch to resume from: the last complete one, which must come before the

@@ -9,6 +9,20 @@ fn device() -> Device {
     Device::flex()
 }
 
+/// The backend's random generator is global: tests that seed it and draw from it take this lock
+/// so that tests running in parallel cannot draw in between.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A model with random weights, drawn under the lock.
+fn init(config: LogisticRegressionConfig) -> LogisticRegression {
+    let _guard = rng_lock();
+    config.init(&device())
+}
+
 fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().try_into_vec_as::<f32>().unwrap()
 }
@@ -20,20 +34,18 @@ fn defaults_describe_mnist() {
         (config.input_size, config.num_classes, config.bias),
         (784, 10, true)
     );
-    let model = config.init(&device());
+    let model = init(config.clone());
     assert_eq!((model.input_size(), model.num_classes()), (784, 10));
     assert_eq!(model.num_params(), 784 * 10 + 10);
     assert_eq!(model.config(), config);
-    let no_bias = LogisticRegressionConfig::new()
-        .with_bias(false)
-        .init(&device());
+    let no_bias = init(LogisticRegressionConfig::new().with_bias(false));
     assert_eq!(no_bias.num_params(), 7840);
     assert!(no_bias.bias().is_none());
 }
 
 #[test]
 fn forward_probabilities_and_predict_have_the_right_shapes_and_values() {
-    let model = LogisticRegressionConfig::new().init(&device());
+    let model = init(LogisticRegressionConfig::new());
     let images = Tensor::<2>::random(
         [5, 784],
         burn::tensor::Distribution::Uniform(0.0, 1.0),
@@ -65,10 +77,11 @@ fn forward_probabilities_and_predict_have_the_right_shapes_and_values() {
 
 #[test]
 fn logits_are_x_times_w_plus_b() {
-    let model = LogisticRegressionConfig::new()
-        .with_input_size(3)
-        .with_num_classes(2)
-        .init(&device());
+    let model = init(
+        LogisticRegressionConfig::new()
+            .with_input_size(3)
+            .with_num_classes(2),
+    );
     let x = Tensor::<2>::from_floats([[1.0, 2.0, 3.0]], &device());
     let w = floats(model.weights());
     let b = floats(model.bias().unwrap().unsqueeze::<2>());
@@ -82,10 +95,12 @@ fn logits_are_x_times_w_plus_b() {
 #[test]
 fn initialisation_matches_pytorch_linear_bounds_and_follows_the_seed() {
     let device = device();
-    device.seed(7);
-    let a = floats(LogisticRegressionConfig::new().init(&device).weights());
-    device.seed(7);
-    let b = floats(LogisticRegressionConfig::new().init(&device).weights());
+    let draw = || {
+        let _guard = rng_lock();
+        device.seed(7);
+        floats(LogisticRegressionConfig::new().init(&device).weights())
+    };
+    let (a, b) = (draw(), draw());
     assert_eq!(a, b, "the same seed gives the same weights");
     let bound = 1.0 / 784f32.sqrt();
     assert!(a.iter().all(|w| w.abs() <= bound));
@@ -129,7 +144,7 @@ fn weights_round_trip_through_a_burnpack_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.bpk");
     let config = LogisticRegressionConfig::new();
-    let model = config.init(&device());
+    let model = init(config.clone());
     model.clone().save_file(&path).unwrap();
     let loaded: LogisticRegression = config.load_weights(&path, &device()).unwrap();
     assert_eq!(floats(loaded.weights()), floats(model.weights()));
