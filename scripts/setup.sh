@@ -3,9 +3,12 @@
 #
 #   dataset-fashion-mnist   Fashion-MNIST in /usr/share/datasets/fashion-mnist (tests of the
 #                           `dataset` setting)
+#   mesa-vulkan-drivers     Mesa's Vulkan drivers, among them lavapipe (llvmpipe), a Vulkan
+#   libvulkan1              device on the CPU, and the Vulkan loader: the wgpu backend's tests
+#                           run on them on machines without a GPU
 set -euo pipefail
 
-packages=(dataset-fashion-mnist)
+packages=(dataset-fashion-mnist mesa-vulkan-drivers libvulkan1)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -35,6 +35,8 @@ pub struct MnistLoader {
     batches_per_epoch: Option<usize>,
     epoch: Arc<AtomicUsize>,
     timer: Option<EpochTimer>,
+    /// Items the timer records per item loaded (above 1 for the first share of a slice).
+    timer_scale: f64,
     device: Device,
 }
 
@@ -65,6 +67,7 @@ impl MnistLoader {
             batches_per_epoch: None,
             epoch: Arc::new(AtomicUsize::new(0)),
             timer: None,
+            timer_scale: 1.0,
             device: device.clone(),
         }
     }
@@ -166,12 +169,21 @@ impl DataLoader<MnistBatch> for MnistLoader {
         Arc::new(loader)
     }
 
+    /// A loader over items `start..end` of this one: Burn's multi-device strategy gives each
+    /// device such a share. The timer, if any, stays with the first share, which reports the
+    /// items of all shares (they run in lockstep).
     fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<MnistBatch>> {
         let mut loader = self.clone();
         let start = (self.range.start + start).min(self.range.end);
         let end = (self.range.start + end).clamp(start, self.range.end);
         loader.range = start..end;
         loader.epoch = Arc::new(AtomicUsize::new(self.epoch.load(Ordering::SeqCst)));
+        if start != self.range.start {
+            loader.timer = None;
+        } else {
+            loader.timer_scale =
+                self.timer_scale * self.range.len() as f64 / (end - start).max(1) as f64;
+        }
         Arc::new(loader)
     }
 }
@@ -193,7 +205,8 @@ impl Iterator for MnistLoaderIterator<'_> {
         let loader = self.loader;
         if self.next_batch >= self.end_batch || loader.range.is_empty() {
             if let (Some(timer), Some(started)) = (&loader.timer, self.started.take()) {
-                timer.record(started.elapsed(), self.items_processed);
+                let items = (self.items_processed as f64 * loader.timer_scale).round() as usize;
+                timer.record(started.elapsed(), items);
             }
             return None;
         }

@@ -96,6 +96,10 @@ pub struct HistoryEntry {
     pub test_accuracy: f64,
     /// Test loss.
     pub test_loss: f64,
+    /// Training seconds (validation excluded) spent by the end of this epoch, counted from the
+    /// start of the process that trained it; `None` for epochs trained by an earlier process
+    /// before a resume.
+    pub train_seconds: Option<f64>,
 }
 
 /// An artifacts folder.

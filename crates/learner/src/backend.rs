@@ -1,7 +1,9 @@
 //! Choosing the compute backend at run time among those compiled in (cargo features).
 //!
 //! The device is always built explicitly: Burn's `Device::default()` follows its own priority
-//! order and would silently pick another backend when several features are on.
+//! order and would silently pick another backend when several features are on. A device is
+//! checked with a small computation before it is used, so a backend that cannot run here (no
+//! wgpu adapter, no CUDA driver) is an error that says how to fix it, not a panic later.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,6 +19,15 @@ pub enum BackendKind {
     Ndarray,
     /// Burn's flex CPU backend, the successor of ndarray (feature `flex`).
     Flex,
+    /// Burn's wgpu backend: the best GPU adapter wgpu finds, on Vulkan, Metal, DX12 or
+    /// WebGPU (feature `wgpu`).
+    Wgpu,
+    /// LibTorch on the CPU (feature `tch`).
+    Tch,
+    /// LibTorch on a CUDA GPU (feature `tch`, with a CUDA build of LibTorch at run time).
+    TchCuda,
+    /// Burn's CUDA backend (feature `cuda`; untested here, see the README).
+    Cuda,
 }
 
 /// A backend that cannot be used.
@@ -32,30 +43,75 @@ pub enum BackendError {
     },
     /// The backend exists but this binary was built without it.
     #[error(
-        "backend `{name}` is not compiled into this binary (compiled in: {compiled}); rebuild with `--features {name}`, e.g. `cargo run --release -p trainer --features {name} -- --backend {name}`"
+        "backend `{name}` is not compiled into this binary (compiled in: {compiled}); rebuild \
+         with its cargo feature: `cargo run --release -p trainer --features {feature} -- --backend {name}`"
     )]
     NotCompiled {
         /// The backend asked for.
         name: &'static str,
+        /// Its cargo feature.
+        feature: &'static str,
         /// The backends that are compiled in.
         compiled: String,
     },
     /// The binary has no backend at all.
     #[error(
-        "this binary was built without any backend; rebuild with one of the features ndarray, flex"
+        "this binary was built without any backend; rebuild with one of the features ndarray, \
+         flex, wgpu, tch"
     )]
     NoneCompiled,
+    /// The backend is compiled in but its device does not work on this machine.
+    #[error("backend `{name}` cannot open its device: {reason}. {fix}")]
+    Unavailable {
+        /// The backend.
+        name: &'static str,
+        /// What failed.
+        reason: String,
+        /// How to fix it.
+        fix: &'static str,
+    },
+    /// Fewer devices than asked for.
+    #[error(
+        "backend `{name}` offers {available} device(s) here, not the {requested} asked for with --devices"
+    )]
+    TooFewDevices {
+        /// The backend.
+        name: &'static str,
+        /// Devices asked for.
+        requested: usize,
+        /// Devices available.
+        available: usize,
+    },
 }
 
 impl BackendKind {
     /// Every known backend, in order of preference when none is named.
-    pub const ALL: [BackendKind; 2] = [BackendKind::Ndarray, BackendKind::Flex];
+    pub const ALL: [BackendKind; 6] = [
+        BackendKind::Ndarray,
+        BackendKind::Flex,
+        BackendKind::Wgpu,
+        BackendKind::Tch,
+        BackendKind::TchCuda,
+        BackendKind::Cuda,
+    ];
 
     /// The name used on the command line, in configs and in summaries.
     pub fn name(self) -> &'static str {
         match self {
             Self::Ndarray => "ndarray",
             Self::Flex => "flex",
+            Self::Wgpu => "wgpu",
+            Self::Tch => "tch",
+            Self::TchCuda => "tch-cuda",
+            Self::Cuda => "cuda",
+        }
+    }
+
+    /// The cargo feature that compiles the backend in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Self::TchCuda => "tch",
+            other => other.name(),
         }
     }
 
@@ -64,6 +120,9 @@ impl BackendKind {
         match self {
             Self::Ndarray => cfg!(feature = "ndarray"),
             Self::Flex => cfg!(feature = "flex"),
+            Self::Wgpu => cfg!(feature = "wgpu"),
+            Self::Tch | Self::TchCuda => cfg!(feature = "tch"),
+            Self::Cuda => cfg!(feature = "cuda"),
         }
     }
 
@@ -75,33 +134,189 @@ impl BackendKind {
             .collect()
     }
 
-    /// The backend used when none is named: the first compiled-in one.
+    /// The backend used when none is named: the first compiled in among ndarray, flex, wgpu,
+    /// tch (the CUDA-only backends are never picked implicitly).
     pub fn preferred() -> Result<BackendKind, BackendError> {
         Self::compiled()
             .into_iter()
-            .next()
+            .find(|kind| !matches!(kind, Self::TchCuda | Self::Cuda))
             .ok_or(BackendError::NoneCompiled)
     }
 
-    /// Opens the backend's default device.
+    /// Opens the backend's first device and checks that it computes.
     pub fn device(self) -> Result<Device, BackendError> {
-        if !self.is_compiled() {
-            return Err(BackendError::NotCompiled {
+        let device = self.unchecked_device(0)?;
+        self.check(&device)?;
+        Ok(device)
+    }
+
+    /// Opens `count` distinct devices of the backend (for multi-device training) and checks
+    /// each. The CPU backends offer one device.
+    pub fn devices(self, count: usize) -> Result<Vec<Device>, BackendError> {
+        if count <= 1 {
+            return Ok(vec![self.device()?]);
+        }
+        let available = self.available_devices()?;
+        if available.len() < count {
+            return Err(BackendError::TooFewDevices {
                 name: self.name(),
-                compiled: compiled_names(),
+                requested: count,
+                available: available.len(),
             });
         }
-        match self {
-            #[cfg(feature = "ndarray")]
-            #[allow(deprecated)]
-            // burn 0.22 deprecates ndarray in favour of flex; we offer both
-            Self::Ndarray => Ok(Device::ndarray()),
-            #[cfg(feature = "flex")]
-            Self::Flex => Ok(Device::flex()),
-            #[allow(unreachable_patterns)]
-            _ => unreachable!("is_compiled() is false for backends without their feature"),
+        let devices: Vec<Device> = available.into_iter().take(count).collect();
+        for device in &devices {
+            self.check(device)?;
+        }
+        Ok(devices)
+    }
+
+    /// A human-readable description of `device`: the adapter name for wgpu and CUDA devices,
+    /// Burn's device description otherwise.
+    pub fn describe(self, device: &Device) -> String {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        if matches!(self, Self::Wgpu | Self::Cuda)
+            && let Ok(Some(identity)) = quietly(|| device.identity())
+        {
+            return format!("{} [{}]", identity.name, identity.fingerprint);
+        }
+        format!("{device:?}")
+    }
+
+    fn not_compiled(self) -> BackendError {
+        BackendError::NotCompiled {
+            name: self.name(),
+            feature: self.feature(),
+            compiled: compiled_names(),
         }
     }
+
+    /// The device at `index`, without checking that it works.
+    #[allow(unused_variables)] // `index` is unused when only CPU backends are compiled in
+    fn unchecked_device(self, index: usize) -> Result<Device, BackendError> {
+        if !self.is_compiled() {
+            return Err(self.not_compiled());
+        }
+        #[allow(unreachable_code)]
+        Ok(match self {
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            // burn 0.22 deprecates ndarray in favour of flex; both are offered
+            Self::Ndarray => Device::ndarray(),
+            #[cfg(feature = "flex")]
+            Self::Flex => Device::flex(),
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu => Device::wgpu(DeviceKind::DefaultDevice),
+            #[cfg(feature = "tch")]
+            #[allow(deprecated)]
+            // burn 0.22 deprecates its LibTorch backend; it is offered still
+            Self::Tch => Device::libtorch(),
+            #[cfg(feature = "tch")]
+            #[allow(deprecated)]
+            Self::TchCuda => Device::libtorch_cuda(index),
+            #[cfg(feature = "cuda")]
+            Self::Cuda => Device::cuda(index),
+            _ => return Err(self.not_compiled()),
+        })
+    }
+
+    /// Every device of the backend on this machine.
+    fn available_devices(self) -> Result<Vec<Device>, BackendError> {
+        if !self.is_compiled() {
+            return Err(self.not_compiled());
+        }
+        #[allow(unreachable_code)]
+        Ok(match self {
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu => quietly(|| Device::enumerate(burn::tensor::DeviceType::Wgpu).into_vec())
+                .unwrap_or_default(),
+            #[cfg(feature = "cuda")]
+            Self::Cuda => quietly(|| Device::enumerate(burn::tensor::DeviceType::Cuda).into_vec())
+                .unwrap_or_default(),
+            #[cfg(feature = "tch")]
+            Self::TchCuda => {
+                let mut devices = Vec::new();
+                while let Ok(device) = self.unchecked_device(devices.len()) {
+                    if self.check(&device).is_err() || devices.len() >= 64 {
+                        break;
+                    }
+                    devices.push(device);
+                }
+                devices
+            }
+            _ => vec![self.unchecked_device(0)?],
+        })
+    }
+
+    /// Runs a tiny computation on `device` and reads the result back; a panic or a wrong answer
+    /// (no adapter, no driver, no library) becomes [`BackendError::Unavailable`].
+    fn check(self, device: &Device) -> Result<(), BackendError> {
+        let outcome = quietly(|| {
+            let values = Tensor::<1>::from_floats([1.0, 2.0, 3.0], device);
+            let total = (values.clone() * values).sum();
+            total.try_into_data().map(|data| data.iter::<f32>().next())
+        });
+        let reason = match outcome {
+            Ok(Ok(Some(value))) if (value - 14.0).abs() < 1e-3 => return Ok(()),
+            Ok(Ok(value)) => format!("a test computation returned {value:?} instead of 14"),
+            Ok(Err(err)) => err.to_string(),
+            Err(panic) => panic,
+        };
+        Err(BackendError::Unavailable {
+            name: self.name(),
+            reason,
+            fix: self.fix(),
+        })
+    }
+
+    fn fix(self) -> &'static str {
+        match self {
+            Self::Wgpu => {
+                "wgpu needs a working Vulkan, Metal or DX12 driver: install your GPU's driver, or \
+                 on Linux without a GPU Mesa's CPU driver (`apt-get install mesa-vulkan-drivers \
+                 libvulkan1`, as scripts/setup.sh does); or pick a CPU backend with --backend ndarray"
+            }
+            Self::Tch => {
+                "LibTorch must be the one the binary was built against \
+                 (scripts/install-libtorch.sh); or pick another backend with --backend ndarray"
+            }
+            Self::TchCuda => {
+                "tch-cuda needs an NVIDIA GPU with its driver and a CUDA build of LibTorch at run \
+                 time (see the README's GPU section); or use --backend tch for LibTorch on the CPU"
+            }
+            Self::Cuda => "cuda needs an NVIDIA GPU with its driver and the CUDA toolkit",
+            Self::Ndarray | Self::Flex => "this CPU backend should always work; please report this",
+        }
+    }
+}
+
+/// Runs `work`, turning a panic into `Err(message)` without printing it. Backends often fail on
+/// a thread of their own and report a disconnected channel to the caller, so the message is the
+/// first panic seen on any thread during `work`, which names the real cause.
+fn quietly<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    use std::sync::{Arc, Mutex};
+    let first_panic: Arc<Mutex<Option<String>>> = Arc::default();
+    let previous = std::panic::take_hook();
+    let seen = first_panic.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        let mut seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.is_none() {
+            let payload = info.payload();
+            *seen = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()));
+        }
+    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    std::panic::set_hook(previous);
+    outcome.map_err(|_| {
+        first_panic
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .unwrap_or_else(|| "the backend panicked".to_string())
+    })
 }
 
 fn compiled_names() -> String {

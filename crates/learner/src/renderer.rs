@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use burn::train::LearnerSummary;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{
     LearningRateMetric, Metric, MetricAttributes, MetricDefinition, MetricId, NumericEntry,
@@ -19,6 +20,7 @@ use burn::train::renderer::{
 /// Prints training progress as plain lines on stdout.
 #[derive(Debug)]
 pub struct PlainRenderer {
+    silent: bool,
     log_interval: usize,
     metrics: Vec<(MetricId, String, String)>,
     /// Metrics shown at their latest value rather than averaged (the learning rate).
@@ -39,6 +41,7 @@ impl PlainRenderer {
     /// the per-split lines).
     pub fn new(log_interval: usize) -> Self {
         Self {
+            silent: false,
             log_interval,
             metrics: Vec::new(),
             latest_only: Vec::new(),
@@ -51,6 +54,20 @@ impl PlainRenderer {
             items_processed: 0,
             items_total: 0,
             split_started: Instant::now(),
+        }
+    }
+
+    /// A renderer that prints nothing, not even Burn's end-of-training summary.
+    pub fn silent() -> Self {
+        Self {
+            silent: true,
+            ..Self::new(0)
+        }
+    }
+
+    fn say(&self, line: std::fmt::Arguments<'_>) {
+        if !self.silent {
+            println!("{line}");
         }
     }
 
@@ -133,6 +150,16 @@ impl MetricsRendererTraining for PlainRenderer {
     fn update_valid(&mut self, state: MetricState) {
         Self::record(&mut self.valid, &self.latest_only, state);
     }
+
+    fn on_train_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        if let Some(summary) = summary.filter(|_| !self.silent) {
+            println!("{summary}");
+        }
+        Ok(())
+    }
 }
 
 impl MetricsRendererEvaluation for PlainRenderer {
@@ -177,9 +204,12 @@ impl TrainingProgressLogger for PlainRenderer {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch.max(1);
         if self.epoch > 1 {
-            println!("resuming at epoch {} of {total_epochs}", self.epoch);
+            self.say(format_args!(
+                "resuming at epoch {} of {total_epochs}",
+                self.epoch
+            ));
         } else {
-            println!("training for {total_epochs} epochs");
+            self.say(format_args!("training for {total_epochs} epochs"));
         }
     }
 
@@ -207,14 +237,14 @@ impl TrainingProgressLogger for PlainRenderer {
             && self.log_interval > 0
             && self.iteration.is_multiple_of(self.log_interval)
         {
-            println!(
+            self.say(format_args!(
                 "epoch {}/{} | {:>6}/{} images | {}",
                 self.epoch,
                 self.total_epochs,
                 self.items_processed,
                 self.items_total,
                 self.values(&self.train)
-            );
+            ));
         }
     }
 
@@ -224,14 +254,14 @@ impl TrainingProgressLogger for PlainRenderer {
         } else {
             &self.valid
         };
-        println!(
+        self.say(format_args!(
             "epoch {}/{} {} | {} | {:.2} s",
             self.epoch,
             self.total_epochs,
             self.split,
             self.values(values),
             self.split_started.elapsed().as_secs_f64()
-        );
+        ));
     }
 
     fn end(&mut self) {}

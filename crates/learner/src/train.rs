@@ -11,14 +11,15 @@ use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, CpuMemory, CpuUse, LearningRateMetric, LossMetric};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::{
-    Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+    ExecutionStrategy, Interrupter, Learner, MetricEarlyStoppingStrategy, MultiDeviceOptim,
+    StoppingCondition, SupervisedTraining,
 };
 use data::{EpochTimer, Mnist, MnistLoader};
 use model::{LogisticRegression, LogisticRegressionConfig};
 
 use crate::{
-    ArtifactDir, BackendKind, Classifier, Evaluation, HistoryEntry, LearnerError, PlainRenderer,
-    Summary, ValidConfig, evaluate,
+    ArtifactDir, BackendKind, Classifier, ConfigError, Evaluation, HistoryEntry, LearnerError,
+    PlainRenderer, Summary, ValidConfig, evaluate,
 };
 
 /// How training progress is shown.
@@ -31,6 +32,8 @@ pub enum ProgressMode {
     Dashboard,
     /// Plain lines ([`PlainRenderer`]).
     Plain,
+    /// Nothing (benchmarks, library use).
+    Quiet,
 }
 
 /// Settings of a run that are not hyperparameters.
@@ -40,6 +43,10 @@ pub struct TrainOptions {
     pub artifacts: PathBuf,
     /// The backend to train on.
     pub backend: BackendKind,
+    /// Devices to train on: 1, or more for Burn's multi-device data-parallel strategy (each
+    /// device computes the gradients of its share of every step; the main device, the first,
+    /// applies them and runs validation).
+    pub devices: usize,
     /// Continue from the last complete checkpoint in `artifacts` instead of starting afresh.
     pub resume: bool,
     /// Replace an earlier run found in `artifacts`.
@@ -81,7 +88,17 @@ pub fn train(
     };
     artifacts.save_config(config)?;
 
-    let device = options.backend.device()?;
+    if options.devices > 1 && config.iterations_per_epoch.is_some() {
+        return Err(ConfigError::Invalid {
+            field: "iterations_per_epoch",
+            problem: "must be null (epochs that are passes over the data) to train on several \
+                      devices"
+                .to_string(),
+        }
+        .into());
+    }
+    let devices = options.backend.devices(options.devices)?;
+    let device = devices[0].clone();
     let autodiff = device.clone().autodiff();
     let model_config = LogisticRegressionConfig::new()
         .with_input_size(data.input_size())
@@ -134,16 +151,27 @@ pub fn train(
     if let Some(done) = resume_from {
         training = training.checkpoint(done);
     }
+    if devices.len() > 1 {
+        let devices = devices
+            .iter()
+            .map(|device| device.clone().autodiff())
+            .collect();
+        training = training.with_training_strategy(
+            ExecutionStrategy::MultiDevice(devices, MultiDeviceOptim::OptimMainDevice).into(),
+        );
+    }
     let dashboard = match options.progress {
         ProgressMode::Auto => std::io::stdout().is_terminal(),
         ProgressMode::Dashboard => true,
-        ProgressMode::Plain => false,
+        ProgressMode::Plain | ProgressMode::Quiet => false,
     };
     training = if dashboard {
         training.renderer(Box::new(TuiMetricsRendererWrapper::new(
             interrupter,
             resume_from,
         )))
+    } else if options.progress == ProgressMode::Quiet {
+        training.renderer(Box::new(PlainRenderer::silent()))
     } else {
         training.renderer(Box::new(PlainRenderer::new(config.log_interval)))
     };
@@ -169,6 +197,16 @@ pub fn train(
     artifacts.save_model(&model)?;
     let test = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
     let validation = evaluate(&model, &data.validation, config.eval_batch_size, &device)?;
+    let timed = timer.epochs();
+    let mut elapsed = 0.0;
+    let seconds_by_epoch: Vec<(usize, f64)> = timed
+        .iter()
+        .enumerate()
+        .map(|(done, (duration, _))| {
+            elapsed += duration.as_secs_f64();
+            (resume_from.unwrap_or(0) + done + 1, elapsed)
+        })
+        .collect();
     let history = history(
         &artifacts,
         &checkpoints,
@@ -177,9 +215,9 @@ pub fn train(
         config,
         iterations_per_epoch,
         &device,
+        &seconds_by_epoch,
     )?;
 
-    let timed = timer.epochs();
     let train_seconds: f64 = timed
         .iter()
         .map(|(duration, _)| duration.as_secs_f64())
@@ -188,7 +226,11 @@ pub fn train(
     let summary = Summary {
         dataset: data.kind.to_string(),
         backend: options.backend.to_string(),
-        device: format!("{device:?}"),
+        device: devices
+            .iter()
+            .map(|device| options.backend.describe(device))
+            .collect::<Vec<_>>()
+            .join(", "),
         epochs: epochs_done,
         iterations: epochs_done * iterations_per_epoch,
         batch_size: config.batch_size,
@@ -262,7 +304,8 @@ fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, 
     Ok(last)
 }
 
-/// Validation and test figures of every epoch's checkpoint.
+/// Validation and test figures of every epoch's checkpoint, with the training seconds this
+/// process had spent by the end of the epochs it ran.
 fn history(
     artifacts: &ArtifactDir,
     epochs: &[usize],
@@ -271,6 +314,7 @@ fn history(
     config: &ValidConfig,
     iterations_per_epoch: usize,
     device: &Device,
+    seconds_by_epoch: &[(usize, f64)],
 ) -> Result<Vec<HistoryEntry>, LearnerError> {
     epochs
         .iter()
@@ -303,6 +347,10 @@ fn history(
                 validation_loss: validation.loss,
                 test_accuracy: test.accuracy,
                 test_loss: test.loss,
+                train_seconds: seconds_by_epoch
+                    .iter()
+                    .find(|(done, _)| *done == epoch)
+                    .map(|(_, seconds)| *seconds),
             })
         })
         .collect()

@@ -3,6 +3,8 @@
 //! `cargo run --release -p trainer` trains with `configs/default.json`'s settings; `trainer
 //! --help` lists the options.
 
+mod bench;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,6 +30,8 @@ enum Command {
     Train(TrainArgs),
     /// Re-evaluate a saved model on the test set.
     Eval(EvalArgs),
+    /// Measure training and evaluation speed and peak memory of each compiled-in backend.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +65,10 @@ struct TrainArgs {
     /// Compute backend, among those compiled in; default: the first compiled in.
     #[arg(long, value_name = "NAME")]
     backend: Option<BackendKind>,
+    /// Devices to train on with Burn's multi-device data-parallel strategy, for backends that
+    /// offer several (wgpu adapters, CUDA GPUs).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    devices: u16,
     /// Continue the run in the artifacts folder from its last complete checkpoint, with its
     /// saved config.
     #[arg(long)]
@@ -99,6 +107,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Some(Command::Train(args)) => run_train(args),
         Some(Command::Eval(args)) => run_eval(args),
+        Some(Command::Bench(args)) => bench::run(args),
         None => run_train(cli.train),
     };
     match outcome {
@@ -129,8 +138,10 @@ fn run_train(args: TrainArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("artifacts").join(name.unwrap_or_else(|| "run".to_string())));
     let backend = pick_backend(args.backend)?;
-    let device = backend.device()?;
-    println!("backend: {backend} ({device:?})");
+    let devices = backend.devices(usize::from(args.devices))?;
+    for device in &devices {
+        println!("backend: {backend} ({})", backend.describe(device));
+    }
 
     let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
     println!(
@@ -148,6 +159,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     let options = TrainOptions {
         artifacts,
         backend,
+        devices: usize::from(args.devices),
         resume: args.resume,
         overwrite: args.overwrite,
         progress: match args.progress {
@@ -212,7 +224,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         );
     }
     let test = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
-    println!("backend: {backend} ({device:?})");
+    println!("backend: {backend} ({})", backend.describe(&device));
     println!("model: {}", artifacts.model_path().display());
     println!("data: {} test images from {}", test.count, data.source);
     println!(

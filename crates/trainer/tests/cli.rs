@@ -222,3 +222,71 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
         "the earlier run is untouched"
     );
 }
+
+#[test]
+fn a_backend_not_compiled_in_names_the_feature_to_build_with() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let (output, _, stderr) = run(trainer().args(["--backend", "cuda"]));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not compiled into this binary") && stderr.contains("--features cuda"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tch_backend_trains_without_ld_library_path() {
+    if !cfg!(feature = "tch") {
+        eprintln!(
+            "\n*** SKIPPED tch_backend_trains_without_ld_library_path: built without the tch feature ***\n"
+        );
+        return;
+    }
+    let Some(mnist) = mnist_dir("tch_backend_trains_without_ld_library_path") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (output, stdout, stderr) = run(trainer()
+        .env_remove("LD_LIBRARY_PATH")
+        .args(["--backend", "tch", "--epochs", "1"])
+        .arg("--data-dir")
+        .arg(&mnist)
+        .arg("--artifacts")
+        .arg(dir.path().join("run")));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("backend: tch"), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("run/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["backend"], "tch");
+}
+
+#[test]
+fn wgpu_without_an_adapter_is_a_clear_error() {
+    if !cfg!(feature = "wgpu") {
+        eprintln!(
+            "\n*** SKIPPED wgpu_without_an_adapter_is_a_clear_error: built without the wgpu feature ***\n"
+        );
+        return;
+    }
+    // Driver lists naming a library that does not exist: the Vulkan loader and the EGL
+    // dispatcher find no driver, so wgpu finds no adapter on any graphics API.
+    let dir = tempfile::tempdir().unwrap();
+    let nothing = r#"{"file_format_version": "1.0.0", "ICD": {"library_path": "/nonexistent/lib.so"}}"#;
+    let list = dir.path().join("none.json");
+    std::fs::write(&list, nothing).unwrap();
+    let (output, _, stderr) = run(trainer()
+        .env("VK_DRIVER_FILES", &list)
+        .env("VK_ICD_FILENAMES", &list)
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", &list)
+        .args(["--backend", "wgpu", "--data-dir", "/unused"]));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open its device") && stderr.contains("mesa-vulkan-drivers"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

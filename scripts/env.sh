@@ -1,0 +1,30 @@
+# Sourced by scripts/test.sh and .ci/run: installs what the tests need (idempotent) and exports
+# the environment they run in.
+#
+#   FEATURES      cargo features of the test build (default: every backend this machine can
+#                 run: ndarray, flex, wgpu, tch). FEATURES=ndarray skips
+#                 the LibTorch install.
+#   CI_BACKENDS   the backends the backend tests must find compiled in (derived from FEATURES)
+#   MNIST_DIR     default ../shared/datasets/mnist when that folder exists
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+FEATURES="${FEATURES-ndarray,flex,wgpu,tch}"
+export FEATURES
+CI_BACKENDS="$FEATURES"
+export CI_BACKENDS
+# `cargo --features` takes them per package in a workspace: trainer forwards each to learner.
+CARGO_FEATURES="$(echo "$FEATURES" | tr ',' '\n' | sed '/^$/d; s/^/trainer\//' | paste -sd, -)"
+export CARGO_FEATURES
+
+"$root/scripts/setup.sh"
+case ",$FEATURES," in
+  *,tch,*) eval "$("$root/scripts/install-libtorch.sh" --print-env)" ;;
+esac
+
+if [ -z "${MNIST_DIR:-}" ] && [ -d "$root/../shared/datasets/mnist" ]; then
+  MNIST_DIR="$(cd "$root/../shared/datasets/mnist" && pwd)"
+  export MNIST_DIR
+fi
+if [ -z "${MNIST_DIR:-}" ]; then
+  echo "warning: MNIST_DIR is not set: the tests that train on real MNIST will be skipped" >&2
+fi

@@ -1,0 +1,161 @@
+//! Every compiled-in backend computes the same training steps and learns MNIST.
+//!
+//! CI builds all the backends this machine can run into one binary and names them in
+//! `CI_BACKENDS` (e.g. `ndarray,flex,wgpu,tch`); these tests then fail if one of them is missing
+//! instead of passing on fewer backends.
+
+use burn::data::dataloader::DataLoader;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::prelude::*;
+use data::{DatasetKind, Mnist, MnistLoader, SplitConfig};
+use integration_tests::{mnist_dir, workspace_root};
+use learner::{BackendKind, Classifier, ProgressMode, TrainOptions, TrainingConfig, train};
+use model::LogisticRegressionConfig;
+
+/// Steps compared between backends.
+const STEPS: usize = 20;
+/// Largest difference allowed between a backend and ndarray, for each step's loss and for every
+/// weight after the last step: f32 sums taken in another order differ in their last bits, and
+/// 20 steps of SGD with momentum keep that far below this bound.
+const TOLERANCE: f32 = 1e-4;
+
+/// The compiled-in backends this machine can run (the GPU-only ones are left out).
+fn backends() -> Vec<BackendKind> {
+    let compiled: Vec<BackendKind> = BackendKind::compiled()
+        .into_iter()
+        .filter(|kind| !matches!(kind, BackendKind::TchCuda | BackendKind::Cuda))
+        .collect();
+    if let Ok(required) = std::env::var("CI_BACKENDS") {
+        for name in required.split(',').filter(|name| !name.is_empty()) {
+            let kind: BackendKind = name.parse().unwrap();
+            assert!(
+                compiled.contains(&kind),
+                "CI_BACKENDS names {name}, which is not compiled in"
+            );
+        }
+    }
+    compiled
+}
+
+/// Losses of `STEPS` SGD steps from the weights in `weights`, on the first training batches,
+/// and the weights and bias after them.
+fn run_steps(
+    kind: BackendKind,
+    weights: &std::path::Path,
+    data: &Mnist,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
+    let autodiff = device.autodiff();
+    let model = LogisticRegressionConfig::new()
+        .load_weights(weights, &autodiff)
+        .unwrap();
+    let mut classifier = Classifier { model };
+    let mut optimizer = SgdConfig::new()
+        .with_momentum(Some(
+            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
+        ))
+        .init();
+    let loader = MnistLoader::new(data.train.clone(), 128, &autodiff);
+    let mut losses = Vec::new();
+    for batch in loader.iter().take(STEPS) {
+        let output = classifier.forward_classification(batch.unwrap());
+        losses.push(
+            output
+                .loss
+                .clone()
+                .into_data()
+                .iter::<f32>()
+                .next()
+                .unwrap(),
+        );
+        let grads = GradientsParams::from_grads(output.loss.backward(), &classifier);
+        classifier = optimizer.step(ModuleLearningRate::from(0.1), classifier, grads);
+    }
+    let read = |tensor: Tensor<2>| tensor.into_data().iter::<f32>().collect::<Vec<_>>();
+    let model = classifier.model.valid();
+    let bias = model.bias().unwrap().unsqueeze::<2>();
+    (losses, read(model.weights()), read(bias))
+}
+
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn every_backend_takes_the_same_sgd_steps() {
+    let Some(dir) = mnist_dir("every_backend_takes_the_same_sgd_steps") else {
+        return;
+    };
+    let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let weights = folder.path().join("initial.bpk");
+    let reference_device = BackendKind::Ndarray.device().unwrap();
+    reference_device.seed(3);
+    LogisticRegressionConfig::new()
+        .init(&reference_device)
+        .save_file(&weights)
+        .unwrap();
+
+    let (losses, w, b) = run_steps(BackendKind::Ndarray, &weights, &data);
+    assert!(
+        losses[STEPS - 1] < losses[0] * 0.5,
+        "the steps should learn: {losses:?}"
+    );
+    for kind in backends() {
+        let (other_losses, other_w, other_b) = run_steps(kind, &weights, &data);
+        let loss_gap = max_difference(&losses, &other_losses);
+        let weight_gap = max_difference(&w, &other_w).max(max_difference(&b, &other_b));
+        eprintln!(
+            "{kind}: largest loss difference {loss_gap:e}, largest weight difference {weight_gap:e}"
+        );
+        assert!(
+            loss_gap <= TOLERANCE,
+            "{kind}: losses {other_losses:?} vs ndarray {losses:?}"
+        );
+        assert!(
+            weight_gap <= TOLERANCE,
+            "{kind}: weights differ from ndarray's by {weight_gap}"
+        );
+    }
+}
+
+#[test]
+fn every_backend_reaches_90_percent_within_two_epochs() {
+    let Some(dir) = mnist_dir("every_backend_reaches_90_percent_within_two_epochs") else {
+        return;
+    };
+    let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
+    let mut config =
+        TrainingConfig::from_file(&workspace_root().join("configs/default.json")).unwrap();
+    config.epochs = 2;
+    let config = config.validate().unwrap();
+    for kind in backends() {
+        let folder = tempfile::tempdir().unwrap();
+        let options = TrainOptions {
+            artifacts: folder.path().to_path_buf(),
+            backend: kind,
+            devices: 1,
+            resume: false,
+            overwrite: false,
+            progress: ProgressMode::Plain,
+        };
+        let report = train(&config, &data, &options).unwrap_or_else(|err| panic!("{kind}: {err}"));
+        let summary = &report.summary;
+        eprintln!(
+            "{kind}: test accuracy {} in {:.2} s of training",
+            summary.test_accuracy, summary.train_seconds
+        );
+        assert_eq!(summary.backend, kind.name());
+        assert!(
+            summary.test_accuracy >= 0.90,
+            "{kind}: test accuracy {}",
+            summary.test_accuracy
+        );
+    }
+}
