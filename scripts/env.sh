@@ -28,3 +28,11 @@ fi
 if [ -z "${MNIST_DIR:-}" ]; then
   echo "warning: MNIST_DIR is not set: the tests that train on real MNIST will be skipped" >&2
 fi
+
+# Mesa's Vulkan driver complains on stderr ("XDG_RUNTIME_DIR is invalid") when it is unset, as
+# on CI machines without a login session; give it a private one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR="$(mktemp -d)"
+  chmod 700 "$XDG_RUNTIME_DIR"
+  export XDG_RUNTIME_DIR
+fi

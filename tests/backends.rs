@@ -16,7 +16,7 @@ use model::LogisticRegressionConfig;
 
 /// Steps compared between backends.
 const STEPS: usize = 20;
-/// Largest difference allowed between a backend and ndarray, for each step's loss and for every
+/// Largest difference allowed between a backend and flex, for each step's loss and for every
 /// weight after the last step: f32 sums taken in another order differ in their last bits, and
 /// 20 steps of SGD with momentum keep that far below this bound.
 const TOLERANCE: f32 = 1e-4;
@@ -95,14 +95,14 @@ fn every_backend_takes_the_same_sgd_steps() {
     let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
     let folder = tempfile::tempdir().unwrap();
     let weights = folder.path().join("initial.bpk");
-    let reference_device = BackendKind::Ndarray.device().unwrap();
+    let reference_device = BackendKind::Flex.device().unwrap();
     reference_device.seed(3);
     LogisticRegressionConfig::new()
         .init(&reference_device)
         .save_file(&weights)
         .unwrap();
 
-    let (losses, w, b) = run_steps(BackendKind::Ndarray, &weights, &data);
+    let (losses, w, b) = run_steps(BackendKind::Flex, &weights, &data);
     assert!(
         losses[STEPS - 1] < losses[0] * 0.5,
         "the steps should learn: {losses:?}"
@@ -116,11 +116,11 @@ fn every_backend_takes_the_same_sgd_steps() {
         );
         assert!(
             loss_gap <= TOLERANCE,
-            "{kind}: losses {other_losses:?} vs ndarray {losses:?}"
+            "{kind}: losses {other_losses:?} vs flex {losses:?}"
         );
         assert!(
             weight_gap <= TOLERANCE,
-            "{kind}: weights differ from ndarray's by {weight_gap}"
+            "{kind}: weights differ from flex's by {weight_gap}"
         );
     }
 }

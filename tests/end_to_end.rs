@@ -15,7 +15,7 @@ fn load(dir: &std::path::Path) -> Mnist {
 fn options(artifacts: &std::path::Path) -> TrainOptions {
     TrainOptions {
         artifacts: artifacts.to_path_buf(),
-        backend: BackendKind::Ndarray,
+        backend: BackendKind::Flex,
         devices: 1,
         resume: false,
         overwrite: false,
@@ -100,8 +100,7 @@ fn default_config_reaches_90_percent_within_two_epochs() {
     assert_eq!(artifacts.load_config().unwrap(), *config);
 
     // The saved model, loaded with the model crate alone, gives the same test accuracy.
-    #[allow(deprecated)]
-    let device = Device::ndarray();
+    let device = Device::flex();
     let model = artifacts.load_model(&device).unwrap();
     let again = evaluate(&model, &data.test, 1000, &device).unwrap();
     assert_eq!(again.accuracy, summary.test_accuracy);

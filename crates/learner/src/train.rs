@@ -209,7 +209,6 @@ pub fn train(
         .collect();
     let history = history(
         &artifacts,
-        &checkpoints,
         &model_config,
         data,
         config,
@@ -308,7 +307,6 @@ fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, 
 /// process had spent by the end of the epochs it ran.
 fn history(
     artifacts: &ArtifactDir,
-    epochs: &[usize],
     model_config: &LogisticRegressionConfig,
     data: &Mnist,
     config: &ValidConfig,
@@ -316,9 +314,10 @@ fn history(
     device: &Device,
     seconds_by_epoch: &[(usize, f64)],
 ) -> Result<Vec<HistoryEntry>, LearnerError> {
-    epochs
-        .iter()
-        .map(|&epoch| {
+    artifacts
+        .checkpoint_epochs()
+        .into_iter()
+        .map(|epoch| {
             let path = artifacts.checkpoint_model_path(epoch);
             let checkpoint = Classifier {
                 model: model_config.init(device),

@@ -145,7 +145,7 @@ fn an_unknown_backend_is_rejected_by_name() {
     let (output, _, stderr) = run(trainer().args(["--backend", "quantum"]));
     assert_eq!(output.status.code(), Some(2), "clap usage error");
     assert!(
-        stderr.contains("quantum") && stderr.contains("ndarray"),
+        stderr.contains("quantum") && stderr.contains("flex"),
         "{stderr}"
     );
 }
@@ -183,7 +183,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
         !stdout.contains('\u{1b}'),
         "no escape codes off a terminal:\n{stdout}"
     );
-    assert!(stdout.contains("backend: ndarray"), "{stdout}");
+    assert!(stdout.contains("backend: flex"), "{stdout}");
     assert!(stdout.contains("epoch 1/1 | "), "progress lines:\n{stdout}");
     assert!(stdout.contains("epoch 1/1 valid | "), "{stdout}");
     assert!(
@@ -275,7 +275,8 @@ fn wgpu_without_an_adapter_is_a_clear_error() {
     // Driver lists naming a library that does not exist: the Vulkan loader and the EGL
     // dispatcher find no driver, so wgpu finds no adapter on any graphics API.
     let dir = tempfile::tempdir().unwrap();
-    let nothing = r#"{"file_format_version": "1.0.0", "ICD": {"library_path": "/nonexistent/lib.so"}}"#;
+    let nothing =
+        r#"{"file_format_version": "1.0.0", "ICD": {"library_path": "/nonexistent/lib.so"}}"#;
     let list = dir.path().join("none.json");
     std::fs::write(&list, nothing).unwrap();
     let (output, _, stderr) = run(trainer()
