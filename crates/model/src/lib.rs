@@ -2,8 +2,9 @@
 //!
 //! One [`burn::nn::Linear`] layer maps a flattened image to one logit per class; softmax
 //! turns the logits into class probabilities. This crate depends on `burn` alone, so any Burn
-//! application can use the model, train it with its own loop, or load weights saved by this
-//! workspace's trainer (`model.bpk` plus the `model.json` config next to it).
+//! application can use the model, train it with its own loop, load weights saved by this
+//! workspace's trainer (`model.bpk` plus the `model.json` config next to it), or exchange
+//! weights with PyTorch's `nn.Linear` as safetensors.
 //!
 //! ```
 //! use burn::prelude::*;
@@ -23,7 +24,9 @@
 #![warn(missing_docs)]
 
 mod logistic;
+mod pytorch;
 
 pub use logistic::{
-    LogisticRegression, LogisticRegressionConfig, ModelConfigError, ModelLoadError,
+    Head, LogisticRegression, LogisticRegressionConfig, ModelConfigError, ModelLoadError,
 };
+pub use pytorch::ModelSaveError;

@@ -1,8 +1,35 @@
 use std::path::Path;
 
+use burn::nn::loss::{BinaryCrossEntropyLossConfig, CrossEntropyLossConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{sigmoid, softmax};
+
+/// How the linear layer's outputs become class scores: the three logistic regressions of the
+/// article.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// Multinomial logistic regression: one logit per class, softmax over them, trained with
+    /// cross-entropy (PyTorch's `CrossEntropyLoss`). The default.
+    Softmax,
+    /// One-vs-rest: one independent sigmoid per class ("is it this class?"), each trained with
+    /// binary cross-entropy against the one-hot label; the prediction is the most confident
+    /// head.
+    OneVsRest,
+    /// Binary logistic regression for two classes: one output `z`, `P(class 1) = sigmoid(z)`,
+    /// trained with binary cross-entropy, class 1 predicted when that probability exceeds 0.5.
+    Binary,
+}
+
+impl Head {
+    /// Outputs of the linear layer for `num_classes` classes.
+    pub fn outputs(self, num_classes: usize) -> usize {
+        match self {
+            Head::Binary => 1,
+            Head::Softmax | Head::OneVsRest => num_classes,
+        }
+    }
+}
 
 /// Configuration of a [`LogisticRegression`] model.
 ///
@@ -20,6 +47,9 @@ pub struct LogisticRegressionConfig {
     /// Whether the linear layer has a bias term.
     #[config(default = true)]
     pub bias: bool,
+    /// How outputs become class scores (softmax, one-vs-rest sigmoids, or one binary sigmoid).
+    #[config(default = "Head::Softmax")]
+    pub head: Head,
 }
 
 /// A configuration that cannot describe a working model.
@@ -31,6 +61,11 @@ pub enum ModelConfigError {
     /// `num_classes` was below two.
     #[error("model num_classes must be at least 2 (it is {0})")]
     TooFewClasses(usize),
+    /// A binary head with other than two classes.
+    #[error(
+        "a Binary head separates exactly 2 classes (num_classes is {0}); use Softmax or OneVsRest for more"
+    )]
+    BinaryNeedsTwoClasses(usize),
 }
 
 /// Loading saved weights failed.
@@ -63,6 +98,9 @@ impl LogisticRegressionConfig {
         if self.num_classes < 2 {
             return Err(ModelConfigError::TooFewClasses(self.num_classes));
         }
+        if self.head == Head::Binary && self.num_classes != 2 {
+            return Err(ModelConfigError::BinaryNeedsTwoClasses(self.num_classes));
+        }
         Ok(())
     }
 
@@ -71,9 +109,10 @@ impl LogisticRegressionConfig {
     /// Seed the device first (`device.seed(n)`) for reproducible weights.
     pub fn init(&self, device: &Device) -> LogisticRegression {
         LogisticRegression {
-            linear: LinearConfig::new(self.input_size, self.num_classes)
+            linear: LinearConfig::new(self.input_size, self.head.outputs(self.num_classes))
                 .with_bias(self.bias)
                 .init(device),
+            head: self.head,
         }
     }
 
@@ -98,16 +137,20 @@ impl LogisticRegressionConfig {
     }
 }
 
-/// Multinomial logistic regression: `logits = x W + b`, `p = softmax(logits)`.
+/// Logistic regression: `logits = x W + b`, then softmax (multinomial, the default), one
+/// sigmoid per class (one-vs-rest) or a single sigmoid (binary), as its [`Head`] says.
 #[derive(Module, Debug)]
 pub struct LogisticRegression {
     linear: Linear,
+    #[module(skip)]
+    head: Head,
 }
 
 impl LogisticRegression {
-    /// Logits (unnormalised log-probabilities) for a batch of flattened images.
+    /// Logits for a batch of flattened images.
     ///
-    /// `images` has shape `[batch, input_size]`; the result has shape `[batch, num_classes]`.
+    /// `images` has shape `[batch, input_size]`; the result has shape `[batch, num_classes]`
+    /// (`[batch, 1]` for a binary head: the log-odds of class 1).
     ///
     /// # Panics
     ///
@@ -116,15 +159,72 @@ impl LogisticRegression {
         self.linear.forward(images)
     }
 
-    /// Class probabilities (softmax of the logits), shape `[batch, num_classes]`; each row sums
-    /// to one.
-    pub fn probabilities(&self, images: Tensor<2>) -> Tensor<2> {
-        softmax(self.forward(images), 1)
+    /// Class scores, shape `[batch, num_classes]`, whose row-wise argmax is the prediction.
+    /// Softmax: the logits. One-vs-rest: the logits (sigmoid is monotonic). Binary: `[0, z]`, so
+    /// that class 1 wins exactly when `sigmoid(z) > 0.5`.
+    pub fn scores(&self, images: Tensor<2>) -> Tensor<2> {
+        self.scores_from_logits(self.forward(images))
     }
 
-    /// The most probable class of each image, shape `[batch]`.
+    /// [`scores`](Self::scores) from logits already computed.
+    pub fn scores_from_logits(&self, logits: Tensor<2>) -> Tensor<2> {
+        match self.head {
+            Head::Softmax | Head::OneVsRest => logits,
+            Head::Binary => Tensor::cat(vec![logits.zeros_like(), logits], 1),
+        }
+    }
+
+    /// Class probabilities, shape `[batch, num_classes]`. Softmax: rows sum to one. Binary:
+    /// `[1 - p, p]` with `p = sigmoid(z)`. One-vs-rest: each head's own sigmoid ("is it this
+    /// class?"), which need not sum to one.
+    pub fn probabilities(&self, images: Tensor<2>) -> Tensor<2> {
+        let logits = self.forward(images);
+        match self.head {
+            Head::Softmax => softmax(logits, 1),
+            Head::OneVsRest => sigmoid(logits),
+            Head::Binary => {
+                let positive = sigmoid(logits);
+                Tensor::cat(vec![positive.clone().neg().add_scalar(1.0), positive], 1)
+            }
+        }
+    }
+
+    /// The predicted class of each image, shape `[batch]`.
     pub fn predict(&self, images: Tensor<2>) -> Tensor<1, Int> {
-        self.forward(images).argmax(1).squeeze_dim(1)
+        self.scores(images).argmax(1).squeeze_dim(1)
+    }
+
+    /// Mean training loss of a batch given its logits and class indices `[batch]`: cross-entropy
+    /// for softmax, binary cross-entropy (averaged over images and heads) for the sigmoid
+    /// heads.
+    pub fn loss(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let device = logits.device();
+        match self.head {
+            Head::Softmax => CrossEntropyLossConfig::new()
+                .init(&device)
+                .forward(logits, targets),
+            Head::OneVsRest => {
+                let [batch, classes] = logits.dims();
+                let one_hot = targets.reshape([batch, 1]).equal(
+                    Tensor::<1, Int>::arange(0..classes as i64, &device)
+                        .reshape([1, classes])
+                        .expand([batch, classes]),
+                );
+                BinaryCrossEntropyLossConfig::new()
+                    .with_logits(true)
+                    .init(&device)
+                    .forward(logits, one_hot.int())
+            }
+            Head::Binary => BinaryCrossEntropyLossConfig::new()
+                .with_logits(true)
+                .init(&device)
+                .forward(logits.squeeze_dim(1), targets),
+        }
+    }
+
+    /// The head.
+    pub fn head(&self) -> Head {
+        self.head
     }
 
     /// Number of input features the model expects.
@@ -132,9 +232,12 @@ impl LogisticRegression {
         self.linear.weight.dims()[0]
     }
 
-    /// Number of classes the model scores.
+    /// Number of classes the model tells apart.
     pub fn num_classes(&self) -> usize {
-        self.linear.weight.dims()[1]
+        match self.head {
+            Head::Binary => 2,
+            Head::Softmax | Head::OneVsRest => self.linear.weight.dims()[1],
+        }
     }
 
     /// The configuration that rebuilds a model of this shape.
@@ -143,15 +246,16 @@ impl LogisticRegression {
             .with_input_size(self.input_size())
             .with_num_classes(self.num_classes())
             .with_bias(self.linear.bias.is_some())
+            .with_head(self.head)
     }
 
-    /// The weight matrix, shape `[input_size, num_classes]`: column `c` is the template that
-    /// class `c` matches the image against.
+    /// The weight matrix, shape `[input_size, outputs]`: column `c` is the template that
+    /// output `c` matches the image against.
     pub fn weights(&self) -> Tensor<2> {
         self.linear.weight.val()
     }
 
-    /// The bias vector, shape `[num_classes]`, if the model has one.
+    /// The bias vector, shape `[outputs]`, if the model has one.
     pub fn bias(&self) -> Option<Tensor<1>> {
         self.linear.bias.as_ref().map(|bias| bias.val())
     }
