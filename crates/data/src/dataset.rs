@@ -10,9 +10,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::DataError;
 use crate::idx::{read_images, read_labels};
 use crate::source::{DataSource, IdxFiles, locate};
+use crate::{DataError, Task};
 
 /// The MNIST-compatible datasets this crate knows by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -197,6 +197,19 @@ impl ImageSet {
         &self.pixels
     }
 
+    /// The same images with other labels (one per image).
+    ///
+    /// # Panics
+    ///
+    /// If `labels` does not hold one label per image.
+    pub fn with_labels(&self, labels: Vec<u8>) -> ImageSet {
+        assert_eq!(labels.len(), self.len(), "one label per image");
+        Self {
+            labels: labels.into(),
+            ..self.clone()
+        }
+    }
+
     /// A new set holding copies of the images at `indices`, in that order.
     ///
     /// # Panics
@@ -272,6 +285,9 @@ pub struct Mnist {
     pub test: ImageSet,
     /// Where the files were found.
     pub source: DataSource,
+    /// The classification problem the labels describe (all classes unless
+    /// [`with_task`](Self::with_task) changed it).
+    pub task: Task,
 }
 
 impl Mnist {
@@ -310,6 +326,26 @@ impl Mnist {
             validation,
             test,
             source,
+            task: Task::AllClasses,
+        })
+    }
+
+    /// The splits relabelled for `task` (see [`Task::apply`]); an error when the task names
+    /// classes the dataset does not have. Only valid on a dataset with all its classes.
+    pub fn with_task(self, task: Task) -> Result<Self, DataError> {
+        task.validate(self.kind.num_classes())
+            .map_err(|reason| DataError::BadTask { reason })?;
+        if self.task != Task::AllClasses {
+            return Err(DataError::BadTask {
+                reason: format!("the data is already relabelled for the task {}", self.task),
+            });
+        }
+        Ok(Self {
+            train: task.apply(&self.train),
+            validation: task.apply(&self.validation),
+            test: task.apply(&self.test),
+            task,
+            ..self
         })
     }
 
@@ -318,9 +354,14 @@ impl Mnist {
         self.train.image_size()
     }
 
-    /// Number of classes.
+    /// Number of classes of the task.
     pub fn num_classes(&self) -> usize {
-        self.kind.num_classes()
+        self.task.num_classes(self.kind)
+    }
+
+    /// Names of the task's classes, by label.
+    pub fn class_names(&self) -> Vec<String> {
+        self.task.class_names(self.kind)
     }
 }
 

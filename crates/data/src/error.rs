@@ -206,4 +206,24 @@ pub enum DataError {
         /// Images in the set.
         len: usize,
     },
+    /// A file is not an image this crate can decode.
+    #[error("{path} is not a readable image ({reason}); give a PNG, JPEG, BMP, GIF or WebP file")]
+    BadImage {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder reported.
+        reason: String,
+    },
+    /// The image holds no digit: it is a single shade.
+    #[error("{path} is blank: it holds a single shade, so there is no digit to classify")]
+    BlankImage {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The task names classes the dataset lacks, or the same class twice.
+    #[error("invalid task: {reason}")]
+    BadTask {
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -17,17 +17,22 @@
 //! - [`idx`]: the IDX reader (raw or gzip), validating every header.
 //! - [`locate`], [`IdxFiles`], [`DataSource`]: where the four files are.
 //! - [`Mnist`], [`ImageSet`], [`SplitConfig`]: compact `u8` images and the
-//!   train / validation / test split.
+//!   train / validation / test split; [`Task`]: all classes, a pair, or one class against the
+//!   rest.
 //! - [`MnistBatcher`], [`MnistBatch`], [`MnistLoader`]: one image tensor and one label tensor
 //!   per batch, pixels scaled to `[0, 1]`.
+//! - `digit` (feature `images`): any picture of a digit as an MNIST-style image.
 #![warn(missing_docs)]
 
 mod batcher;
 mod dataset;
+#[cfg(feature = "images")]
+pub mod digit;
 mod error;
 pub mod idx;
 mod loader;
 mod source;
+mod task;
 
 pub use batcher::{MnistBatch, MnistBatcher};
 pub use dataset::{
@@ -39,3 +44,4 @@ pub use source::{
     DataSource, FASHION_MNIST_SYSTEM_DIR, IdxFiles, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES,
     TRAIN_LABELS, burn_cache_root, locate,
 };
+pub use task::Task;
