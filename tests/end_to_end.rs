@@ -273,3 +273,88 @@ fn fashion_mnist_trains_through_the_dataset_setting() {
         report.summary.test_accuracy
     );
 }
+
+/// The article's other logistic regressions, trained for two epochs each: the binary head on a
+/// pair of digits and on one digit against the rest, and ten one-vs-rest sigmoid heads.
+#[test]
+fn binary_and_one_vs_rest_heads_train_on_real_mnist() {
+    let Some(dir) = mnist_dir("binary_and_one_vs_rest_heads_train_on_real_mnist") else {
+        return;
+    };
+    let data = load(&dir);
+    for (file, expected_classes, expected_test_images, floor) in [
+        ("binary-pair.json", 2, 974 + 1010, 0.95),
+        ("binary-vs-rest.json", 2, 10_000, 0.98),
+        ("one-vs-rest.json", 10, 10_000, 0.88),
+    ] {
+        let artifacts = tempfile::tempdir().unwrap();
+        let mut config = config_file(file);
+        config.epochs = 2;
+        let report = train(
+            &config.clone().validate().unwrap(),
+            &data,
+            &options(artifacts.path()),
+        )
+        .unwrap_or_else(|err| panic!("{file}: {err}"));
+        let summary = &report.summary;
+        assert_eq!(report.model.num_classes(), expected_classes, "{file}");
+        assert_eq!(summary.test_size, expected_test_images, "{file}");
+        assert!(
+            summary.test_accuracy >= floor,
+            "{file}: test accuracy {} below {floor}",
+            summary.test_accuracy
+        );
+        // The saved model, loaded back, predicts the same.
+        let device = Device::flex();
+        let model = ArtifactDir::new(artifacts.path())
+            .load_model(&device)
+            .unwrap();
+        assert_eq!(model.head(), config.model.head, "{file}");
+        let relabelled = data.clone().with_task(config.task).unwrap();
+        let again = evaluate(&model, &relabelled.test, 1000, &device).unwrap();
+        assert_eq!(again.accuracy, summary.test_accuracy, "{file}");
+    }
+}
+
+/// Same seed, same backend (CPU): identical metrics and identical weights, run after run.
+#[test]
+fn the_same_seed_gives_identical_runs_on_the_cpu() {
+    let Some(dir) = mnist_dir("the_same_seed_gives_identical_runs_on_the_cpu") else {
+        return;
+    };
+    let data = load(&dir);
+    let config = TrainingConfig {
+        epochs: 2,
+        ..TrainingConfig::default()
+    }
+    .validate()
+    .unwrap();
+    fn bits<const D: usize>(tensor: Tensor<D>) -> Vec<u8> {
+        let values = tensor.into_data().try_to_vec::<f32>().unwrap();
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+    let runs: Vec<(Summary, Vec<u8>)> = (0..2)
+        .map(|_| {
+            let artifacts = tempfile::tempdir().unwrap();
+            let mut summary = train(&config, &data, &options(artifacts.path()))
+                .unwrap()
+                .summary;
+            // Timings differ between runs by nature; everything else must not.
+            summary.train_seconds = 0.0;
+            summary.samples_per_second = 0.0;
+            for entry in &mut summary.history {
+                entry.train_seconds = None;
+            }
+            let model = ArtifactDir::new(artifacts.path())
+                .load_model(&Device::flex())
+                .unwrap();
+            let mut weights = bits(model.weights());
+            weights.extend(bits(model.bias().unwrap()));
+            // The exported file is byte-identical too.
+            weights.extend(std::fs::read(artifacts.path().join("model.safetensors")).unwrap());
+            (summary, weights)
+        })
+        .collect();
+    assert_eq!(runs[0].0, runs[1].0);
+    assert!(runs[0].1 == runs[1].1, "the weights are bit-identical");
+}

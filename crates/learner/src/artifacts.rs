@@ -7,6 +7,9 @@
 //!   model.json      the model's Burn config (input size, classes, bias)
 //!   model.bpk       the trained weights (Burn burnpack record of model::LogisticRegression)
 //!   summary.json    figures of the run (accuracies, loss, timings, history)
+//!   eval.json       the test evaluation: confusion matrix, per-class figures, most confused
+//!   model.safetensors  the weights in PyTorch's nn.Linear layout
+//!   curves.png confusion.png weights.png   pictures of the run
 //!   experiment.log  Burn's log
 //!   train/ valid/   Burn's metric logs, one folder per epoch
 //!   checkpoint/     Burn's checkpoints (model, optimizer, scheduler) of every epoch
@@ -23,11 +26,16 @@ use crate::{LearnerError, TrainingConfig};
 
 /// File and folder names a run writes into its artifacts folder; `--overwrite` removes these
 /// and nothing else.
-pub const RUN_ENTRIES: [&str; 8] = [
+pub const RUN_ENTRIES: [&str; 13] = [
     "config.json",
     "model.json",
     "model.bpk",
+    "model.safetensors",
     "summary.json",
+    "eval.json",
+    "curves.png",
+    "confusion.png",
+    "weights.png",
     "experiment.log",
     "train",
     "valid",
@@ -137,6 +145,21 @@ impl ArtifactDir {
     /// `summary.json`.
     pub fn summary_path(&self) -> PathBuf {
         self.root.join("summary.json")
+    }
+
+    /// `eval.json`: the test evaluation report.
+    pub fn eval_path(&self) -> PathBuf {
+        self.root.join("eval.json")
+    }
+
+    /// `model.safetensors`: the weights in PyTorch's layout.
+    pub fn safetensors_path(&self) -> PathBuf {
+        self.root.join("model.safetensors")
+    }
+
+    /// A picture in the folder (`curves.png`, `confusion.png`, `weights.png`).
+    pub fn picture_path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
     }
 
     /// Burn's checkpoint folder.
@@ -288,6 +311,12 @@ impl ArtifactDir {
     /// Writes `config.json`.
     pub fn save_config(&self, config: &TrainingConfig) -> Result<(), LearnerError> {
         write_atomic(&self.config_path(), config.to_json().as_bytes())
+    }
+
+    /// Writes `eval.json`.
+    pub fn save_report(&self, report: &crate::EvalReport) -> Result<(), LearnerError> {
+        let json = serde_json::to_string_pretty(report).expect("an EvalReport always serialises");
+        write_atomic(&self.eval_path(), json.as_bytes())
     }
 
     /// Writes `summary.json`.

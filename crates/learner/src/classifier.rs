@@ -1,14 +1,15 @@
-//! The model as burn-train sees it: logistic regression plus cross-entropy loss.
+//! The model as burn-train sees it: logistic regression plus its loss (cross-entropy for the
+//! softmax head, binary cross-entropy for the sigmoid heads).
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use data::MnistBatch;
 use model::LogisticRegression;
 
 /// Wraps [`LogisticRegression`] (which knows nothing of burn-train) to give it Burn's
-/// [`TrainStep`] and [`InferenceStep`]: forward pass, mean cross-entropy loss (PyTorch's
-/// `CrossEntropyLoss`) and the outputs the accuracy and loss metrics read.
+/// [`TrainStep`] and [`InferenceStep`]: forward pass, the head's mean loss
+/// ([`LogisticRegression::loss`]; PyTorch's `CrossEntropyLoss` for softmax) and the class
+/// scores the accuracy metric reads.
 ///
 /// Checkpoints hold this wrapper (`model.linear.*`); the final `model.bpk` holds the bare
 /// [`LogisticRegression`] (`linear.*`), so other apps load it with the `model` crate alone.
@@ -22,10 +23,8 @@ impl Classifier {
     /// Logits, loss and targets of one batch.
     pub fn forward_classification(&self, batch: MnistBatch) -> ClassificationOutput {
         let logits = self.model.forward(batch.images);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
-        ClassificationOutput::new(loss, logits, batch.targets)
+        let loss = self.model.loss(logits.clone(), batch.targets.clone());
+        ClassificationOutput::new(loss, self.model.scores_from_logits(logits), batch.targets)
     }
 }
 

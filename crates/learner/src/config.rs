@@ -11,7 +11,8 @@ use burn::optim::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::{ModuleLrScheduler, ModuleLrSchedulerConfig};
 use burn::optim::lr_scheduler::step::StepLrSchedulerConfig;
 use burn::optim::momentum::MomentumConfig;
-use data::{DatasetKind, SplitConfig};
+use data::{DatasetKind, SplitConfig, Task};
+use model::Head;
 use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
@@ -28,6 +29,8 @@ use crate::ConfigError;
 pub struct TrainingConfig {
     /// Dataset: `mnist` or `fashion-mnist`.
     pub dataset: DatasetKind,
+    /// The problem: every class (default), a pair of classes, or one class against the rest.
+    pub task: Task,
     /// How the validation set is held out of the training images.
     pub validation: SplitConfig,
     /// Model options.
@@ -62,6 +65,7 @@ impl Default for TrainingConfig {
     fn default() -> Self {
         Self {
             dataset: DatasetKind::Mnist,
+            task: Task::AllClasses,
             validation: SplitConfig::default(),
             model: ModelSettings::default(),
             optimizer: SgdSettings {
@@ -89,11 +93,17 @@ impl Default for TrainingConfig {
 pub struct ModelSettings {
     /// Whether the linear layer has a bias.
     pub bias: bool,
+    /// `Softmax` (multinomial, the default), `OneVsRest` (a sigmoid per class) or `Binary`
+    /// (one sigmoid; needs a two-class `task`).
+    pub head: Head,
 }
 
 impl Default for ModelSettings {
     fn default() -> Self {
-        Self { bias: true }
+        Self {
+            bias: true,
+            head: Head::Softmax,
+        }
     }
 }
 
@@ -189,6 +199,18 @@ impl TrainingConfig {
     pub fn validate(self) -> Result<ValidConfig, ConfigError> {
         let invalid =
             |field: &'static str, problem: String| Err(ConfigError::Invalid { field, problem });
+        if let Err(problem) = self.task.validate(self.dataset.num_classes()) {
+            return invalid("task", problem);
+        }
+        if self.model.head == Head::Binary && self.task == Task::AllClasses {
+            return invalid(
+                "model.head",
+                "is Binary, which separates two classes: set `task` to \
+                 {\"type\": \"pair\", \"positive\": 3, \"negative\": 8} or \
+                 {\"type\": \"against-rest\", \"positive\": 0}, or use the Softmax or OneVsRest head"
+                    .to_string(),
+            );
+        }
         let opt = &self.optimizer;
         if !(opt.learning_rate.is_finite() && opt.learning_rate > 0.0) {
             return invalid(

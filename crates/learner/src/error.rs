@@ -80,4 +80,7 @@ pub enum LearnerError {
     /// Evaluation on a device failed.
     #[error("evaluation failed: {0}")]
     Evaluation(String),
+    /// Drawing a picture failed.
+    #[error("cannot draw the picture: {0}")]
+    Plot(String),
 }

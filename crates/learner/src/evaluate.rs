@@ -4,7 +4,7 @@ use burn::data::dataloader::DataLoader;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use data::{ImageSet, MnistLoader};
-use model::LogisticRegression;
+use model::{Head, LogisticRegression};
 use serde::{Deserialize, Serialize};
 
 use crate::LearnerError;
@@ -19,7 +19,8 @@ pub struct Evaluation {
     pub count: usize,
     /// Fraction of images whose most probable class is the label, in `[0, 1]`.
     pub accuracy: f64,
-    /// Mean cross-entropy (natural log) over the images.
+    /// Mean training loss over the images: cross-entropy (natural log) for a softmax head,
+    /// binary cross-entropy for the sigmoid heads.
     pub loss: f64,
     /// `confusion[label][predicted]`: how many images of class `label` were predicted as
     /// `predicted`.
@@ -42,10 +43,23 @@ pub fn evaluate(
         let batch = batch.map_err(|err| LearnerError::Evaluation(err.to_string()))?;
         let count = batch.targets.dims()[0];
         let logits = model.forward(batch.images);
-        let predictions = logits.clone().argmax(1).reshape([count]);
-        let picked = log_softmax(logits, 1).gather(1, batch.targets.clone().reshape([count, 1]));
-        let batch_loss = read_floats(picked.sum())?;
-        loss_sum -= f64::from(batch_loss[0]);
+        let predictions = model
+            .scores_from_logits(logits.clone())
+            .argmax(1)
+            .reshape([count]);
+        loss_sum += match model.head() {
+            // The sum of the images' losses, exactly as PyTorch's reduction="sum" would.
+            Head::Softmax => -f64::from(
+                read_floats(
+                    log_softmax(logits, 1)
+                        .gather(1, batch.targets.clone().reshape([count, 1]))
+                        .sum(),
+                )?[0],
+            ),
+            Head::OneVsRest | Head::Binary => {
+                f64::from(read_floats(model.loss(logits, batch.targets.clone()))?[0]) * count as f64
+            }
+        };
         let predicted = read_ints(predictions)?;
         let labels = read_ints(batch.targets)?;
         for (label, predicted) in labels.into_iter().zip(predicted) {

@@ -5,7 +5,9 @@
 //! - [`train`] runs Burn's `SupervisedTraining` (SGD, cross-entropy, accuracy / loss /
 //!   learning-rate / CPU metrics, checkpoints, optional early stopping, dashboard or
 //!   [`PlainRenderer`]), then evaluates on the test set and writes an [`ArtifactDir`].
-//! - [`evaluate`] measures a model on any [`data::ImageSet`].
+//! - [`evaluate`] measures a model on any [`data::ImageSet`]; [`EvalReport`] adds per-class
+//!   figures and the most confused classes; [`plots`] draws curves, the confusion matrix and
+//!   the weight templates.
 //! - [`BackendKind`] picks the compute backend among those compiled in.
 #![warn(missing_docs)]
 
@@ -15,7 +17,10 @@ mod classifier;
 mod config;
 mod error;
 mod evaluate;
+mod interrupt;
+pub mod plots;
 mod renderer;
+mod report;
 mod train;
 
 pub use artifacts::{ArtifactDir, HistoryEntry, RUN_ENTRIES, Summary, write_atomic};
@@ -27,4 +32,5 @@ pub use config::{
 pub use error::{ConfigError, LearnerError};
 pub use evaluate::{Evaluation, evaluate};
 pub use renderer::PlainRenderer;
+pub use report::{ClassFigures, Confusion, EvalReport};
 pub use train::{ProgressMode, TrainOptions, TrainReport, train};

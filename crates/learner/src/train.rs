@@ -17,9 +17,10 @@ use burn::train::{
 use data::{EpochTimer, Mnist, MnistLoader};
 use model::{LogisticRegression, LogisticRegressionConfig};
 
+use crate::interrupt::CtrlC;
 use crate::{
-    ArtifactDir, BackendKind, Classifier, ConfigError, Evaluation, HistoryEntry, LearnerError,
-    PlainRenderer, Summary, ValidConfig, evaluate,
+    ArtifactDir, BackendKind, Classifier, ConfigError, EvalReport, Evaluation, HistoryEntry,
+    LearnerError, PlainRenderer, Summary, ValidConfig, evaluate, plots,
 };
 
 /// How training progress is shown.
@@ -79,6 +80,14 @@ pub fn train(
     data: &Mnist,
     options: &TrainOptions,
 ) -> Result<TrainReport, LearnerError> {
+    // The data as the task sees it (relabelled for a pair or one-against-rest task).
+    let relabelled;
+    let data = if data.task == config.task {
+        data
+    } else {
+        relabelled = data.clone().with_task(config.task)?;
+        &relabelled
+    };
     let artifacts = ArtifactDir::new(&options.artifacts);
     let resume_from = if options.resume {
         Some(resume_point(&artifacts, config)?)
@@ -103,7 +112,8 @@ pub fn train(
     let model_config = LogisticRegressionConfig::new()
         .with_input_size(data.input_size())
         .with_num_classes(data.num_classes())
-        .with_bias(config.model.bias);
+        .with_bias(config.model.bias)
+        .with_head(config.model.head);
     model_config.validate()?;
     let classifier = Classifier {
         model: seeded_init(&model_config, &autodiff, config.seed),
@@ -165,6 +175,11 @@ pub fn train(
         ProgressMode::Dashboard => true,
         ProgressMode::Plain | ProgressMode::Quiet => false,
     };
+    // Ctrl-C stops the run cleanly (and works under the dashboard's raw mode); not in quiet
+    // mode, which is for library use, where the application owns its signals.
+    let ctrl_c = (options.progress != ProgressMode::Quiet)
+        .then(|| CtrlC::install(interrupter.clone(), dashboard))
+        .flatten();
     training = if dashboard {
         training.renderer(Box::new(TuiMetricsRendererWrapper::new(
             interrupter,
@@ -187,11 +202,16 @@ pub fn train(
     if let Some(error) = result.error {
         return Err(LearnerError::Training(error.to_string()));
     }
-    let interrupted = result.interrupted.is_some();
+    // Burn's dashboard resets the interrupter when training ends, so `result.interrupted` misses
+    // a stop from its quit menu: the watcher's record and a short run without early stopping
+    // tell it too.
     let model = result.model.model.valid();
-
     let checkpoints = artifacts.checkpoint_epochs();
     let epochs_done = checkpoints.last().copied().unwrap_or(0);
+    let interrupted = result.interrupted.is_some()
+        || ctrl_c.as_ref().is_some_and(CtrlC::saw_stop)
+        || (config.early_stopping.is_none() && epochs_done < config.epochs);
+    drop(ctrl_c);
     let stopped_early = !interrupted && epochs_done < config.epochs;
 
     artifacts.save_model(&model)?;
@@ -254,6 +274,25 @@ pub fn train(
         history,
     };
     artifacts.save_summary(&summary)?;
+    let class_names = data.class_names();
+    let class_names: Vec<&str> = class_names.iter().map(String::as_str).collect();
+    let report = EvalReport::new(&test, &class_names);
+    artifacts.save_report(&report)?;
+    model
+        .save_pytorch_safetensors(artifacts.safetensors_path())
+        .map_err(|err| LearnerError::Write {
+            path: artifacts.safetensors_path(),
+            source: std::io::Error::other(err.to_string()),
+        })?;
+    plots::save_curves(&artifacts, &summary, &artifacts.picture_path("curves.png"))?;
+    plots::save_confusion(&report, &artifacts.picture_path("confusion.png"))?;
+    plots::save_weights(
+        &model,
+        data.train.rows(),
+        data.train.cols(),
+        &report.class_names,
+        &artifacts.picture_path("weights.png"),
+    )?;
     Ok(TrainReport {
         summary,
         model,

@@ -185,3 +185,22 @@ fn schedulers_follow_the_schedule() {
     assert!(step[..10].iter().all(|&lr| lr == 0.5), "{step:?}");
     assert!(step[10..].iter().all(|&lr| lr == 0.25), "{step:?}");
 }
+
+#[test]
+fn tasks_and_heads_are_checked_together() {
+    use data::Task;
+    use model::Head;
+    let mut config = TrainingConfig::default();
+    config.model.head = Head::Binary;
+    assert_eq!(invalid_field(config.clone()), "model.head");
+    config.task = Task::Pair {
+        positive: 3,
+        negative: 8,
+    };
+    assert!(config.clone().validate().is_ok());
+    config.task = Task::AgainstRest { positive: 12 };
+    assert_eq!(invalid_field(config), "task");
+
+    let unknown = r#"{"task": {"type": "pairs", "positive": 3, "negative": 8}}"#;
+    assert!(TrainingConfig::from_json(unknown).is_err());
+}

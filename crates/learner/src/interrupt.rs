@@ -1,0 +1,116 @@
+//! Ctrl-C stops a run cleanly, in the dashboard as in plain mode.
+//!
+//! Burn's dashboard puts the terminal in raw mode, where Ctrl-C is only a key press and its
+//! dashboard ignores it (only `q` opens its quit menu). While training, a watcher thread
+//! therefore re-enables the terminal's signal keys (`ISIG`) and turns SIGINT into a call to
+//! Burn's [`Interrupter`]: the current iteration ends, the last complete epoch's checkpoint stays
+//! on disk, and the run is saved as interrupted. A second Ctrl-C exits at once (status 130).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use burn::train::Interrupter;
+
+/// While alive, Ctrl-C stops the training through the interrupter.
+#[derive(Debug)]
+pub(crate) struct CtrlC {
+    done: Arc<AtomicBool>,
+    stopped: Arc<AtomicBool>,
+    watcher: Option<JoinHandle<()>>,
+    #[cfg(unix)]
+    handlers: Vec<signal_hook::SigId>,
+}
+
+impl CtrlC {
+    /// Installs the handler; `raw_terminal` keeps Ctrl-C working under Burn's raw-mode
+    /// dashboard. Returns `None` where signals cannot be handled (then Ctrl-C keeps its default
+    /// effect).
+    pub(crate) fn install(interrupter: Interrupter, raw_terminal: bool) -> Option<Self> {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::SIGINT;
+            use signal_hook::flag;
+            let pressed = Arc::new(AtomicBool::new(false));
+            // First registered, first run: a second Ctrl-C (flag already set) exits at once.
+            let shutdown =
+                flag::register_conditional_shutdown(SIGINT, 130, pressed.clone()).ok()?;
+            let Ok(set) = flag::register(SIGINT, pressed.clone()) else {
+                signal_hook::low_level::unregister(shutdown);
+                return None;
+            };
+            let done = Arc::new(AtomicBool::new(false));
+            let watching = done.clone();
+            let stopped = Arc::new(AtomicBool::new(false));
+            let seen = stopped.clone();
+            let watcher = std::thread::Builder::new()
+                .name("ctrl-c".to_string())
+                .spawn(move || {
+                    let mut sent = false;
+                    while !watching.load(Ordering::SeqCst) {
+                        if raw_terminal {
+                            keep_signal_keys();
+                        }
+                        if !sent && pressed.load(Ordering::SeqCst) {
+                            seen.store(true, Ordering::SeqCst);
+                            interrupter.stop(Some("Ctrl-C"));
+                            sent = true;
+                        }
+                        // Burn's dashboard resets the interrupter when training ends, which
+                        // hides a stop asked from its quit menu; remember it here.
+                        if interrupter.should_stop() {
+                            seen.store(true, Ordering::SeqCst);
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                })
+                .ok();
+            Some(Self {
+                done,
+                stopped,
+                watcher,
+                handlers: vec![shutdown, set],
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (interrupter, raw_terminal);
+            None
+        }
+    }
+}
+
+impl CtrlC {
+    /// Whether the run was asked to stop (Ctrl-C, or the dashboard's quit menu) while this
+    /// watcher ran.
+    pub(crate) fn saw_stop(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(watcher) = self.watcher.take() {
+            let _ = watcher.join();
+        }
+        #[cfg(unix)]
+        for id in self.handlers.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Turns the terminal's signal keys back on if raw mode turned them off.
+#[cfg(unix)]
+fn keep_signal_keys() {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    let stdin = std::io::stdin();
+    if let Ok(mut modes) = tcgetattr(&stdin)
+        && !modes.local_modes.contains(LocalModes::ISIG)
+    {
+        modes.local_modes |= LocalModes::ISIG;
+        let _ = tcsetattr(&stdin, OptionalActions::Now, &modes);
+    }
+}

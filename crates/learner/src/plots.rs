@@ -1,0 +1,358 @@
+//! Pictures of a run, drawn with `plotters` and written as PNG: the training curves, the
+//! confusion matrix as a heat map, and the learned weight templates.
+//!
+//! Text is set in DejaVu Sans, embedded in the binary (`assets/`, Bitstream Vera licence), so
+//! that drawing needs no system font library.
+
+use std::path::Path;
+use std::sync::Once;
+
+use model::LogisticRegression;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use crate::{ArtifactDir, EvalReport, LearnerError, Summary, write_atomic};
+
+static FONT: Once = Once::new();
+
+fn register() {
+    FONT.call_once(|| {
+        let font: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        // The font is embedded and valid; a failure here would only lose the text.
+        let _ = register_font("sans-serif", FontStyle::Normal, font);
+    });
+}
+
+fn plot_error(err: impl std::fmt::Display) -> LearnerError {
+    LearnerError::Plot(err.to_string())
+}
+
+/// Draws with `draw` on a white `width x height` canvas and writes it to `path` as PNG,
+/// atomically.
+fn render(
+    path: &Path,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), LearnerError>,
+) -> Result<(), LearnerError> {
+    register();
+    let mut pixels = vec![255u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(plot_error)?;
+    }
+    let image = image::RgbImage::from_raw(width, height, pixels)
+        .ok_or_else(|| plot_error("the canvas has the wrong size"))?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(plot_error)?;
+    write_atomic(path, &png.into_inner())
+}
+
+/// One value per epoch of a metric from Burn's metric logs (`<split>/epoch-N/<Metric>.log`,
+/// whose last line is `<value>,final`).
+fn burn_metric(
+    artifacts: &ArtifactDir,
+    split: &str,
+    metric: &str,
+    epochs: usize,
+) -> Vec<(f64, f64)> {
+    (1..=epochs)
+        .filter_map(|epoch| {
+            let file = artifacts
+                .root()
+                .join(split)
+                .join(format!("epoch-{epoch}"))
+                .join(format!("{metric}.log"));
+            let text = std::fs::read_to_string(file).ok()?;
+            let value = text
+                .lines()
+                .rev()
+                .find_map(|line| line.strip_suffix(",final"))?
+                .parse::<f64>()
+                .ok()?;
+            Some((epoch as f64, value))
+        })
+        .collect()
+}
+
+/// `curves.png`: loss and accuracy per epoch, training and validation (from Burn's metric
+/// logs) and test (from the history, a report only).
+pub fn save_curves(
+    artifacts: &ArtifactDir,
+    summary: &Summary,
+    path: &Path,
+) -> Result<(), LearnerError> {
+    let epochs = summary.epochs.max(1);
+    let train_loss = burn_metric(artifacts, "train", "Loss", epochs);
+    let valid_loss = burn_metric(artifacts, "valid", "Loss", epochs);
+    let train_accuracy = burn_metric(artifacts, "train", "Accuracy", epochs);
+    let valid_accuracy = burn_metric(artifacts, "valid", "Accuracy", epochs);
+    let history = |value: fn(&crate::HistoryEntry) -> f64| -> Vec<(f64, f64)> {
+        summary
+            .history
+            .iter()
+            .map(|e| (e.epoch as f64, value(e)))
+            .collect()
+    };
+    let test_loss = history(|e| e.test_loss);
+    let test_accuracy = history(|e| 100.0 * e.test_accuracy);
+    render(path, (1200, 500), |root| {
+        root.fill(&WHITE).map_err(plot_error)?;
+        let (left, right) = root.split_horizontally(600);
+        panel(
+            &left,
+            "Loss (cross-entropy)",
+            "loss",
+            epochs,
+            &[
+                ("train", &train_loss, BLUE),
+                ("validation", &valid_loss, RED),
+                ("test", &test_loss, BLACK),
+            ],
+        )?;
+        panel(
+            &right,
+            "Accuracy",
+            "accuracy (%)",
+            epochs,
+            &[
+                ("train", &train_accuracy, BLUE),
+                ("validation", &valid_accuracy, RED),
+                ("test", &test_accuracy, BLACK),
+            ],
+        )
+    })
+}
+
+type Series<'a> = (&'a str, &'a [(f64, f64)], RGBColor);
+
+fn panel(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    title: &str,
+    y_label: &str,
+    epochs: usize,
+    series: &[Series<'_>],
+) -> Result<(), LearnerError> {
+    let values = series
+        .iter()
+        .flat_map(|(_, points, _)| points.iter().map(|(_, y)| *y));
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+        (lo.min(y), hi.max(y))
+    });
+    let (low, high) = if low.is_finite() && high > low {
+        let pad = (high - low) * 0.05;
+        (low - pad, high + pad)
+    } else {
+        (0.0, 1.0)
+    };
+    let x_end = if epochs > 1 { epochs as f64 } else { 2.0 };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1f64..x_end, low..high)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(y_label)
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(plot_error)?;
+    for (name, points, color) in series {
+        if points.is_empty() {
+            continue;
+        }
+        let color = *color;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(plot_error)?
+            .label(*name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|point| Circle::new(*point, 3, color.filled())),
+            )
+            .map_err(plot_error)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(plot_error)
+}
+
+/// `confusion.png`: the confusion matrix as a heat map (rows: true class, columns: predicted),
+/// each cell's count written in it.
+pub fn save_confusion(report: &EvalReport, path: &Path) -> Result<(), LearnerError> {
+    let classes = report.confusion.len();
+    let largest = report
+        .confusion
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let size = 120 + 56 * classes as u32;
+    render(path, (size + 60, size), |root| {
+        root.fill(&WHITE).map_err(plot_error)?;
+        let n = classes as i32;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!(
+                    "Confusion matrix, test accuracy {:.2} %",
+                    100.0 * report.accuracy
+                ),
+                ("sans-serif", 20),
+            )
+            .margin(10)
+            .x_label_area_size(50)
+            .y_label_area_size(90)
+            .build_cartesian_2d(0..n, 0..n)
+            .map_err(plot_error)?;
+        let names = report.class_names.clone();
+        let row_names = names.clone();
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("predicted")
+            .y_desc("true class")
+            .x_labels(classes)
+            .y_labels(classes)
+            .x_label_offset(28)
+            .y_label_offset(-28)
+            .x_label_formatter(&move |x| names.get(*x as usize).cloned().unwrap_or_default())
+            .y_label_formatter(&move |y| {
+                row_names
+                    .get((n - 1 - *y) as usize)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(plot_error)?;
+        for (actual, row) in report.confusion.iter().enumerate() {
+            for (predicted, &count) in row.iter().enumerate() {
+                let (x, y) = (predicted as i32, n - 1 - actual as i32);
+                // Square-root scale, so that the few large diagonal cells do not wash out the
+                // off-diagonal ones.
+                let strength = (count as f64 / largest).sqrt();
+                let shade = (255.0 * (1.0 - strength)) as u8;
+                let fill = if actual == predicted {
+                    RGBColor(shade, shade, 255)
+                } else {
+                    RGBColor(255, shade, shade)
+                };
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x, y), (x + 1, y + 1)],
+                        fill.filled(),
+                    )))
+                    .map_err(plot_error)?;
+                let ink = if strength > 0.6 { WHITE } else { BLACK };
+                let label = Text::new(
+                    count.to_string(),
+                    (x, y + 1),
+                    ("sans-serif", 13).into_font().color(&ink),
+                );
+                chart.plotting_area().draw(&label).map_err(plot_error)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `weights.png`: each class's weights as a `rows x cols` image (red: the pixel votes for the
+/// class, blue: against it, white: indifferent), the templates a logistic regression matches
+/// each image against.
+pub fn save_weights(
+    model: &LogisticRegression,
+    rows: usize,
+    cols: usize,
+    class_names: &[String],
+    path: &Path,
+) -> Result<(), LearnerError> {
+    // One template per output: per class, or a single one for a binary head.
+    let classes = model.weights().dims()[1];
+    let class_names: Vec<String> = if classes == 1 && class_names.len() == 2 {
+        vec![format!(
+            "{} (red) vs {} (blue)",
+            class_names[1], class_names[0]
+        )]
+    } else {
+        class_names.to_vec()
+    };
+    if rows * cols != model.input_size() {
+        return Err(plot_error(format!(
+            "cannot show {}-pixel weights as {rows}x{cols} images",
+            model.input_size()
+        )));
+    }
+    let weights: Vec<f32> = model
+        .weights()
+        .try_into_data()
+        .map_err(plot_error)?
+        .iter::<f32>()
+        .collect();
+    let columns = classes.clamp(1, 5);
+    let grid_rows = classes.div_ceil(columns);
+    let scale = 8u32;
+    let cell = (cols as u32 * scale + 20, rows as u32 * scale + 40);
+    render(
+        path,
+        (cell.0 * columns as u32, cell.1 * grid_rows as u32 + 30),
+        |root| {
+            root.fill(&WHITE).map_err(plot_error)?;
+            let (title, body) = root.split_vertically(30);
+            title
+                .titled(
+                    "Learned weights per class (red: evidence for, blue: against)",
+                    ("sans-serif", 18),
+                )
+                .map_err(plot_error)?;
+            let areas = body.split_evenly((grid_rows, columns));
+            for (class, area) in areas.iter().enumerate().take(classes) {
+                let template: Vec<f32> = (0..rows * cols)
+                    .map(|pixel| weights[pixel * classes + class])
+                    .collect();
+                let largest = template.iter().fold(f32::EPSILON, |m, w| m.max(w.abs()));
+                let name = class_names
+                    .get(class)
+                    .cloned()
+                    .unwrap_or_else(|| class.to_string());
+                let area = area.titled(&name, ("sans-serif", 16)).map_err(plot_error)?;
+                for (pixel, weight) in template.iter().enumerate() {
+                    let (row, col) = ((pixel / cols) as i32, (pixel % cols) as i32);
+                    let strength = (weight / largest).clamp(-1.0, 1.0);
+                    let fade = (255.0 * (1.0 - strength.abs())) as u8;
+                    let color = if strength >= 0.0 {
+                        RGBColor(255, fade, fade)
+                    } else {
+                        RGBColor(fade, fade, 255)
+                    };
+                    let (x, y) = (10 + col * scale as i32, 5 + row * scale as i32);
+                    area.draw(&Rectangle::new(
+                        [(x, y), (x + scale as i32, y + scale as i32)],
+                        color.filled(),
+                    ))
+                    .map_err(plot_error)?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
