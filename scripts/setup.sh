@@ -6,9 +6,11 @@
 #   mesa-vulkan-drivers     Mesa's Vulkan drivers, among them lavapipe (llvmpipe), a Vulkan
 #   libvulkan1              device on the CPU, and the Vulkan loader: the wgpu backend's tests
 #                           run on them on machines without a GPU
+#   tmux                    a real terminal for the dashboard test (it drives the trainer's
+#                           dashboard through tmux and reads the screen)
 set -euo pipefail
 
-packages=(dataset-fashion-mnist mesa-vulkan-drivers libvulkan1)
+packages=(dataset-fashion-mnist mesa-vulkan-drivers libvulkan1 tmux)
 
 missing=()
 for package in "${packages[@]}"; do

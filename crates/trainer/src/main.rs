@@ -4,6 +4,7 @@
 //! --help` lists the options.
 
 mod bench;
+mod predict;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +12,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use data::{DatasetKind, Mnist};
-use learner::{ArtifactDir, BackendKind, ProgressMode, TrainOptions, TrainingConfig, evaluate};
+use learner::{
+    ArtifactDir, BackendKind, EvalReport, ProgressMode, TrainOptions, TrainingConfig, evaluate,
+};
 
 /// Train and evaluate multinomial logistic regression (one linear layer + softmax) on MNIST
 /// with Burn. Without a subcommand, `trainer` trains.
@@ -28,8 +31,16 @@ struct Cli {
 enum Command {
     /// Train a model and save it with its test evaluation in an artifacts folder.
     Train(TrainArgs),
-    /// Re-evaluate a saved model on the test set.
+    /// Re-evaluate a saved model on the test set: accuracy, loss, confusion matrix, per-class
+    /// precision / recall / F1 and the most confused classes (printed, and written to
+    /// eval.json and confusion.png in the artifacts folder).
     Eval(EvalArgs),
+    /// Classify pictures of digits (any size, PNG / JPEG / ...) with a trained model, printing
+    /// the most probable classes.
+    Predict(predict::PredictArgs),
+    /// Make an artifacts folder from the weights of a PyTorch nn.Linear, saved with
+    /// safetensors.torch.save_file(linear.state_dict(), FILE), and evaluate it.
+    ImportPytorch(ImportArgs),
     /// Measure training and evaluation speed and peak memory of each compiled-in backend.
     Bench(bench::BenchArgs),
 }
@@ -95,6 +106,29 @@ struct EvalArgs {
     backend: Option<BackendKind>,
 }
 
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// safetensors file holding `weight` [classes, pixels] and `bias` [classes] (PyTorch's
+    /// nn.Linear state_dict).
+    #[arg(long, value_name = "FILE")]
+    weights: PathBuf,
+    /// Artifacts folder to create (it must not hold a run, unless --overwrite).
+    #[arg(long, value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Dataset the weights were trained on: mnist or fashion-mnist.
+    #[arg(long, value_name = "NAME", default_value = "mnist")]
+    dataset: DatasetKind,
+    /// Folder with the four IDX files for the test evaluation; default: as for training.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Replace an earlier run in the artifacts folder.
+    #[arg(long)]
+    overwrite: bool,
+    /// Compute backend, among those compiled in.
+    #[arg(long, value_name = "NAME")]
+    backend: Option<BackendKind>,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Progress {
     Auto,
@@ -108,6 +142,8 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => run_train(args),
         Some(Command::Eval(args)) => run_eval(args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Predict(args)) => predict::run(args),
+        Some(Command::ImportPytorch(args)) => run_import(args),
         None => run_train(cli.train),
     };
     match outcome {
@@ -143,10 +179,13 @@ fn run_train(args: TrainArgs) -> Result<()> {
         println!("backend: {backend} ({})", backend.describe(device));
     }
 
-    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
+    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?
+        .with_task(config.task)?;
     println!(
-        "data: {} from {}: {} training, {} validation, {} test images of {}x{}",
+        "data: {} ({}, {} head) from {}: {} training, {} validation, {} test images of {}x{}",
         data.kind,
+        data.task,
+        config.model.head,
         data.source,
         data.train.len(),
         data.validation.len(),
@@ -213,26 +252,89 @@ fn run_eval(args: EvalArgs) -> Result<()> {
     let backend = pick_backend(args.backend)?;
     let device = backend.device()?;
     let model = artifacts.load_model(&device)?;
-    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
-    if model.input_size() != data.input_size() {
-        bail!(
-            "the model expects images of {} pixels but {} has {}x{} images",
-            model.input_size(),
-            data.source,
-            data.test.rows(),
-            data.test.cols()
-        );
-    }
-    let test = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
+    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?
+        .with_task(config.task)?;
     println!("backend: {backend} ({})", backend.describe(&device));
     println!("model: {}", artifacts.model_path().display());
-    println!("data: {} test images from {}", test.count, data.source);
+    evaluate_and_report(&artifacts, &model, &data, config.eval_batch_size, &device)
+}
+
+/// Evaluates on the test set, prints the report and writes eval.json and confusion.png.
+fn evaluate_and_report(
+    artifacts: &ArtifactDir,
+    model: &model::LogisticRegression,
+    data: &Mnist,
+    batch_size: usize,
+    device: &burn::prelude::Device,
+) -> Result<()> {
+    if model.input_size() != data.input_size() || model.num_classes() != data.num_classes() {
+        bail!(
+            "the model takes {} pixels and tells {} classes apart, but the {} test set ({}) has {}x{} images of {} classes",
+            model.input_size(),
+            model.num_classes(),
+            data.kind,
+            data.task,
+            data.test.rows(),
+            data.test.cols(),
+            data.num_classes()
+        );
+    }
+    let test = evaluate(model, &data.test, batch_size, device)?;
+    let names = data.class_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let report = EvalReport::new(&test, &names);
     println!(
-        "test accuracy {:.2} % (loss {:.4})",
-        100.0 * test.accuracy,
-        test.loss
+        "data: {} test images from {} ({})",
+        test.count, data.source, data.task
+    );
+    println!();
+    print!("test {}", report.to_table());
+    artifacts.save_report(&report)?;
+    let picture = artifacts.picture_path("confusion.png");
+    learner::plots::save_confusion(&report, &picture)?;
+    println!();
+    println!(
+        "wrote {} and {}",
+        artifacts.eval_path().display(),
+        picture.display()
     );
     Ok(())
+}
+
+fn run_import(args: ImportArgs) -> Result<()> {
+    let backend = pick_backend(args.backend)?;
+    let device = backend.device()?;
+    // Read and check everything before the folder is touched.
+    let data = Mnist::load(args.dataset, args.data_dir.as_deref(), Default::default())?;
+    let model_config = model::LogisticRegressionConfig::new()
+        .with_input_size(data.input_size())
+        .with_num_classes(data.num_classes());
+    let model = model_config
+        .load_pytorch_safetensors(&args.weights, &device)
+        .with_context(|| {
+            format!(
+                "importing {} as nn.Linear({}, {})",
+                args.weights.display(),
+                data.input_size(),
+                data.num_classes()
+            )
+        })?;
+    let artifacts = ArtifactDir::new(&args.artifacts);
+    artifacts.prepare_new_run(args.overwrite)?;
+    let config = TrainingConfig {
+        dataset: args.dataset,
+        ..TrainingConfig::default()
+    };
+    artifacts.save_config(&config)?;
+    artifacts.save_model(&model)?;
+    println!(
+        "imported {} into {} ({} and {})",
+        args.weights.display(),
+        artifacts.root().display(),
+        artifacts.model_config_path().display(),
+        artifacts.model_path().display()
+    );
+    evaluate_and_report(&artifacts, &model, &data, config.eval_batch_size, &device)
 }
 
 fn pick_backend(requested: Option<BackendKind>) -> Result<BackendKind> {

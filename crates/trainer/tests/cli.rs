@@ -1,5 +1,6 @@
 //! The `trainer` binary as a user runs it: exit codes, messages, files.
 
+use integration_tests::mnist_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -19,19 +20,6 @@ fn run(command: &mut Command) -> (Output, String, String) {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     (output, stdout, stderr)
-}
-
-fn mnist_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{test}: MNIST_DIR must be set under CI")
-        }
-        None => {
-            eprintln!("\n*** SKIPPED {test}: set MNIST_DIR to run it ***\n");
-            None
-        }
-    }
 }
 
 fn workspace_file(relative: &str) -> PathBuf {
@@ -207,6 +195,126 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
     assert!(
         stdout.contains(&format!("test accuracy {:.2} %", 100.0 * accuracy)),
         "{stdout}"
+    );
+    for needle in ["precision", "recall", "F1", "most confused"] {
+        assert!(stdout.contains(needle), "eval prints {needle}:\n{stdout}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("eval.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["accuracy"].as_f64(), Some(accuracy));
+    let confusion = report["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), 10);
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 10_000);
+    for picture in ["curves.png", "confusion.png", "weights.png"] {
+        let decoded = image::open(artifacts.join(picture)).unwrap();
+        assert!(decoded.width() > 200 && decoded.height() > 200, "{picture}");
+    }
+
+    // predict: real test digits drawn dark on light at another size, a folder, and bad files.
+    let data = data::Mnist::load(
+        data::DatasetKind::Mnist,
+        Some(&mnist),
+        data::SplitConfig::default(),
+    )
+    .unwrap();
+    let pictures = dir.path().join("pictures");
+    std::fs::create_dir(&pictures).unwrap();
+    for index in 0..20 {
+        let inverted: Vec<u8> = data.test.image(index).iter().map(|&p| 255 - p).collect();
+        let small = image::GrayImage::from_raw(28, 28, inverted).unwrap();
+        let large = image::imageops::resize(&small, 70, 90, image::imageops::FilterType::Triangle);
+        large
+            .save(pictures.join(format!("{index:02}-label-{}.png", data.test.label(index))))
+            .unwrap();
+    }
+    std::fs::write(
+        pictures.join("readme.txt"),
+        "skipped: not a picture extension",
+    )
+    .unwrap();
+    let broken = dir.path().join("broken.png");
+    std::fs::write(&broken, b"\x89PNG but truncated").unwrap();
+    let (output, stdout, stderr) = run(trainer()
+        .arg("predict")
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .arg(&broken)
+        .arg(&pictures)
+        .arg(dir.path().join("missing.jpg")));
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("broken.png") && stderr.contains("missing.jpg"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 of the inputs could not be classified"),
+        "{stderr}"
+    );
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains("-label-")).collect();
+    assert_eq!(
+        lines.len(),
+        20,
+        "the good pictures are still classified:\n{stdout}"
+    );
+    let correct = lines
+        .iter()
+        .filter(|line| {
+            let label = line
+                .split("-label-")
+                .nth(1)
+                .unwrap()
+                .chars()
+                .next()
+                .unwrap();
+            line.split(": ")
+                .nth(1)
+                .unwrap()
+                .starts_with(&format!("{label} ("))
+        })
+        .count();
+    assert!(correct >= 17, "{correct}/20 top-1 correct:\n{stdout}");
+    assert_eq!(
+        lines[0].matches(" %)").count(),
+        3,
+        "top-3 per picture: {}",
+        lines[0]
+    );
+
+    // import-pytorch: the exported safetensors, imported, evaluate the same.
+    let imported = dir.path().join("imported");
+    let (output, stdout, stderr) = run(trainer()
+        .arg("import-pytorch")
+        .arg("--weights")
+        .arg(artifacts.join("model.safetensors"))
+        .arg("--artifacts")
+        .arg(&imported)
+        .arg("--data-dir")
+        .arg(&mnist));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("test accuracy {:.2} %", 100.0 * accuracy)),
+        "{stdout}"
+    );
+    assert!(imported.join("model.bpk").is_file() && imported.join("eval.json").is_file());
+    let (output, _, stderr) = run(trainer()
+        .arg("import-pytorch")
+        .arg("--weights")
+        .arg(&broken)
+        .arg("--artifacts")
+        .arg(dir.path().join("never"))
+        .arg("--data-dir")
+        .arg(&mnist));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("broken.png"), "{stderr}");
+    assert!(
+        !dir.path().join("never").exists(),
+        "nothing is created on failure"
     );
 
     let (output, _, stderr) = run(trainer()

@@ -1,0 +1,163 @@
+//! `trainer predict`: classify pictures of digits with a trained model.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::prelude::*;
+use clap::Args;
+use learner::{ArtifactDir, BackendKind};
+
+/// Extensions `predict` picks up from a folder (files named directly are always tried).
+const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "gif", "webp"];
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Artifacts folder of a trained model (model.json and model.bpk; config.json names the
+    /// classes).
+    #[arg(long, value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Pictures of digits (PNG, JPEG, BMP, GIF, WebP; any size, dark-on-light or light-on-dark)
+    /// or folders of them.
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// How many of the most probable classes to print per image.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    top: u16,
+    /// Write each picture as the model sees it (the MNIST-style 28x28 image) into this folder.
+    #[arg(long, value_name = "DIR")]
+    save_inputs: Option<PathBuf>,
+    /// Compute backend, among those compiled in.
+    #[arg(long, value_name = "NAME")]
+    backend: Option<BackendKind>,
+}
+
+/// Classifies every picture; one failed picture does not stop the others, but makes the
+/// command fail at the end.
+pub fn run(args: PredictArgs) -> Result<()> {
+    let artifacts = ArtifactDir::new(&args.artifacts);
+    let backend = match args.backend {
+        Some(kind) => kind,
+        None => BackendKind::preferred()?,
+    };
+    let device = backend.device()?;
+    let model = artifacts.load_model(&device)?;
+    let class_names = match artifacts.load_config() {
+        Ok(config) => config.task.class_names(config.dataset),
+        Err(_) => (0..model.num_classes()).map(|c| c.to_string()).collect(),
+    };
+    let side = (model.input_size() as f64).sqrt().round() as usize;
+    if side * side != model.input_size() {
+        bail!(
+            "the model takes {} pixels, which is no square image; predict handles square images only",
+            model.input_size()
+        );
+    }
+    if let Some(folder) = &args.save_inputs {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create --save-inputs folder {}", folder.display()))?;
+    }
+
+    let mut failures = 0usize;
+    let mut files = Vec::new();
+    for path in &args.images {
+        match expand(path) {
+            Ok(found) => files.extend(found),
+            Err(err) => {
+                failures += 1;
+                eprintln!("{}: error: {err:#}", path.display());
+            }
+        }
+    }
+    // Read every picture first, then classify all the good ones in one batch.
+    let mut ready: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for file in files {
+        match data::digit::load_digit(&file, side, side) {
+            Ok(pixels) => {
+                if let Some(folder) = &args.save_inputs {
+                    save_input(folder, &file, &pixels, side)?;
+                }
+                ready.push((file, pixels));
+            }
+            Err(err) => {
+                failures += 1;
+                eprintln!("{}: error: {err}", file.display());
+            }
+        }
+    }
+    if !ready.is_empty() {
+        let pixels: Vec<f32> = ready
+            .iter()
+            .flat_map(|(_, image)| image.iter().map(|&p| f32::from(p) / 255.0))
+            .collect();
+        let images =
+            Tensor::<2>::from_data(TensorData::new(pixels, [ready.len(), side * side]), &device);
+        let probabilities: Vec<f32> = model
+            .probabilities(images)
+            .try_into_data()
+            .map_err(|err| anyhow::anyhow!("cannot read the probabilities back: {err:?}"))?
+            .iter::<f32>()
+            .collect();
+        let classes = model.num_classes();
+        for ((file, _), row) in ready.iter().zip(probabilities.chunks(classes)) {
+            let mut ranked: Vec<(usize, f32)> = row.iter().copied().enumerate().collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let shown: Vec<String> = ranked
+                .iter()
+                .take(usize::from(args.top))
+                .map(|(class, p)| {
+                    let name = class_names
+                        .get(*class)
+                        .map_or_else(|| class.to_string(), Clone::clone);
+                    format!("{name} ({:.1} %)", 100.0 * p)
+                })
+                .collect();
+            println!("{}: {}", file.display(), shown.join(", "));
+        }
+    }
+    if failures > 0 {
+        bail!(
+            "{failures} of the inputs could not be classified (see the errors above); {} were",
+            ready.len()
+        );
+    }
+    Ok(())
+}
+
+/// A file stands for itself; a folder for the pictures in it (by extension, sorted by name).
+fn expand(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list folder {}", path.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|file| {
+            file.is_file()
+                && file.extension().is_some_and(|ext| {
+                    IMAGE_EXTENSIONS.contains(&ext.to_string_lossy().to_lowercase().as_str())
+                })
+        })
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        bail!(
+            "the folder holds no pictures (files ending in {})",
+            IMAGE_EXTENSIONS.join(", ")
+        );
+    }
+    Ok(found)
+}
+
+fn save_input(folder: &Path, file: &Path, pixels: &[u8], side: usize) -> Result<()> {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let target = folder.join(format!("{stem}.mnist.png"));
+    let image = image::GrayImage::from_raw(side as u32, side as u32, pixels.to_vec())
+        .context("an MNIST-style image has side x side pixels")?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png, image::ImageFormat::Png)?;
+    learner::write_atomic(&target, &png.into_inner())?;
+    Ok(())
+}
