@@ -21,4 +21,10 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/python" -c "import torch, torchvision; print('setup-venv.sh: torch', torch.__version__, 'torchvision', torchvision.__version__)" >&2
   touch "$venv/.complete"
 fi
+# safetensors, for the PyTorch interop check (benches/pytorch_interop.py); added later, so
+# installed on its own into an existing venv.
+if [ ! -f "$venv/.safetensors" ]; then
+  "$venv/bin/python" -m pip install --quiet safetensors==0.6.2 packaging >&2
+  touch "$venv/.safetensors"
+fi
 echo "$venv/bin/python"

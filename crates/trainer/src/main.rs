@@ -137,6 +137,7 @@ enum Progress {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::Train(args)) => run_train(args),
@@ -335,6 +336,24 @@ fn run_import(args: ImportArgs) -> Result<()> {
         artifacts.model_path().display()
     );
     evaluate_and_report(&artifacts, &model, &data, config.eval_batch_size, &device)
+}
+
+/// `trainer eval | head` closes stdout early: Rust's `println!` then panics with a broken pipe.
+/// Exit quietly instead, with the status a shell gives a process killed by SIGPIPE.
+fn quiet_on_closed_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
 }
 
 fn pick_backend(requested: Option<BackendKind>) -> Result<BackendKind> {

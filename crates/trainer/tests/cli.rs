@@ -216,6 +216,23 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
         assert!(decoded.width() > 200 && decoded.height() > 200, "{picture}");
     }
 
+    // A reader that goes away early (`trainer eval | head -1`) ends it quietly, not in a panic.
+    let mut child = trainer()
+        .arg("eval")
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .arg("--data-dir")
+        .arg(&mnist)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     // predict: real test digits drawn dark on light at another size, a folder, and bad files.
     let data = data::Mnist::load(
         data::DatasetKind::Mnist,
