@@ -51,7 +51,7 @@ fn run_steps(
     let model = LogisticRegressionConfig::new()
         .load_weights(weights, &autodiff)
         .unwrap();
-    let mut classifier = Classifier { model };
+    let mut classifier = Classifier::new(model);
     let mut optimizer = SgdConfig::new()
         .with_momentum(Some(
             MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),

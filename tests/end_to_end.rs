@@ -358,3 +358,64 @@ fn the_same_seed_gives_identical_runs_on_the_cpu() {
     assert_eq!(runs[0].0, runs[1].0);
     assert!(runs[0].1 == runs[1].1, "the weights are bit-identical");
 }
+
+/// A learning rate that makes the loss infinite stops the run with an error naming the cause;
+/// the last good checkpoint and the earlier model stay as they were.
+#[test]
+fn divergence_stops_the_run_and_keeps_the_last_good_checkpoint() {
+    let Some(dir) = mnist_dir("divergence_stops_the_run_and_keeps_the_last_good_checkpoint") else {
+        return;
+    };
+    let data = load(&dir);
+    let artifacts = tempfile::tempdir().unwrap();
+    let folder = ArtifactDir::new(artifacts.path());
+    let mut config = TrainingConfig {
+        epochs: 1,
+        lr_schedule: learner::LrSchedule::Constant,
+        ..TrainingConfig::default()
+    };
+    train(
+        &config.clone().validate().unwrap(),
+        &data,
+        &options(artifacts.path()),
+    )
+    .unwrap();
+    let good_model = std::fs::read(folder.model_path()).unwrap();
+    let good_checkpoint = std::fs::read(folder.checkpoint_model_path(1)).unwrap();
+
+    // Continue for a second epoch with an absurd learning rate.
+    config.epochs = 2;
+    config.optimizer.learning_rate = 1e37;
+    folder.save_config(&config).unwrap();
+    let mut resume = options(artifacts.path());
+    resume.resume = true;
+    let err = train(&config.clone().validate().unwrap(), &data, &resume).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(
+            err,
+            learner::LearnerError::Diverged {
+                epoch: 2,
+                kept: Some(1),
+                ..
+            }
+        ),
+        "{message}"
+    );
+    assert!(message.contains("training diverged"), "{message}");
+    assert!(
+        message.contains("lower optimizer.learning_rate"),
+        "{message}"
+    );
+    assert!(message.contains("checkpoint of epoch 1"), "{message}");
+    assert_eq!(
+        folder.checkpoint_epochs(),
+        vec![1],
+        "no checkpoint of the bad epoch"
+    );
+    assert_eq!(
+        std::fs::read(folder.checkpoint_model_path(1)).unwrap(),
+        good_checkpoint
+    );
+    assert_eq!(std::fs::read(folder.model_path()).unwrap(), good_model);
+}

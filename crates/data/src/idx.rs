@@ -46,7 +46,21 @@ impl IdxImages {
 
 /// Reads an IDX image file (`0x00000803`), raw or gzip-compressed.
 pub fn read_images(path: &Path) -> Result<IdxImages, DataError> {
-    let mut reader = open(path)?;
+    images_from(open(path)?, path)
+}
+
+/// Parses the bytes of an IDX image file, raw or gzip-compressed; `name` labels the errors.
+/// (What [`read_images`] does once the file is open; the fuzz target calls it.)
+pub fn parse_images(bytes: &[u8], name: &Path) -> Result<IdxImages, DataError> {
+    images_from(decode(bytes), name)
+}
+
+/// Parses the bytes of an IDX label file, raw or gzip-compressed; `name` labels the errors.
+pub fn parse_labels(bytes: &[u8], name: &Path, num_classes: usize) -> Result<Vec<u8>, DataError> {
+    labels_from(decode(bytes), name, num_classes)
+}
+
+fn images_from(mut reader: Box<dyn Read + '_>, path: &Path) -> Result<IdxImages, DataError> {
     let header = read_header::<4>(&mut reader, path, IMAGES_MAGIC, "images")?;
     let [_, count, rows, cols] = header;
     if rows == 0 || cols == 0 {
@@ -68,7 +82,14 @@ pub fn read_images(path: &Path) -> Result<IdxImages, DataError> {
 /// Reads an IDX label file (`0x00000801`), raw or gzip-compressed, and checks that every label
 /// is below `num_classes`.
 pub fn read_labels(path: &Path, num_classes: usize) -> Result<Vec<u8>, DataError> {
-    let mut reader = open(path)?;
+    labels_from(open(path)?, path, num_classes)
+}
+
+fn labels_from(
+    mut reader: Box<dyn Read + '_>,
+    path: &Path,
+    num_classes: usize,
+) -> Result<Vec<u8>, DataError> {
     let header = read_header::<2>(&mut reader, path, LABELS_MAGIC, "labels")?;
     let labels = read_body(reader, path, header[1], 1)?;
     let max = num_classes.saturating_sub(1).min(255) as u8;
@@ -96,11 +117,19 @@ fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
     };
     let file = File::open(path).map_err(io_error)?;
     let mut reader = BufReader::new(file);
-    let start = reader.fill_buf().map_err(io_error)?;
-    if start.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(MultiGzDecoder::new(reader)))
+    reader.fill_buf().map_err(io_error)?;
+    Ok(decode(reader))
+}
+
+/// Decompresses on the fly when the buffered content starts like gzip.
+fn decode<'a>(mut reader: impl BufRead + 'a) -> Box<dyn Read + 'a> {
+    let gzip = reader
+        .fill_buf()
+        .is_ok_and(|start| start.starts_with(&[0x1f, 0x8b]));
+    if gzip {
+        Box::new(MultiGzDecoder::new(reader))
     } else {
-        Ok(Box::new(reader))
+        Box::new(reader)
     }
 }
 
@@ -151,7 +180,7 @@ fn read_exactly(reader: &mut dyn Read, buffer: &mut [u8]) -> Result<(), Option<s
 
 /// Reads exactly `count * item_bytes` bytes and checks that nothing follows them.
 fn read_body(
-    mut reader: Box<dyn Read>,
+    mut reader: Box<dyn Read + '_>,
     path: &Path,
     count: u32,
     item_bytes: u64,

@@ -85,6 +85,20 @@ fn reads_raw_and_gzip_images_identically() {
 }
 
 #[test]
+fn bytes_in_memory_parse_like_files() {
+    let (pixels, labels) = tiny(4);
+    let images = images_bytes(4, 2, 3, &pixels);
+    let name = Path::new("in-memory");
+    let raw = data::idx::parse_images(&images, name).unwrap();
+    assert_eq!(raw, data::idx::parse_images(&gzip(&images), name).unwrap());
+    assert_eq!(raw.pixels, pixels);
+    let parsed = data::idx::parse_labels(&gzip(&labels_bytes(4, &labels)), name, 10).unwrap();
+    assert_eq!(parsed, labels);
+    let err = data::idx::parse_images(&images[..10], name).unwrap_err();
+    assert!(err.to_string().contains("in-memory"), "{err}");
+}
+
+#[test]
 fn reads_labels() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "labels", &labels_bytes(3, &[7, 0, 9]));

@@ -1,8 +1,12 @@
 //! The model as burn-train sees it: logistic regression plus its loss (cross-entropy for the
-//! softmax head, binary cross-entropy for the sigmoid heads).
+//! softmax head, binary cross-entropy for the sigmoid heads), and a guard that stops a run whose
+//! loss stops being a number.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use burn::prelude::*;
-use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+use burn::train::{ClassificationOutput, InferenceStep, Interrupter, TrainOutput, TrainStep};
 use data::MnistBatch;
 use model::LogisticRegression;
 
@@ -17,9 +21,88 @@ use model::LogisticRegression;
 pub struct Classifier {
     /// The wrapped model.
     pub model: LogisticRegression,
+    #[module(skip)]
+    guard: DivergenceGuard,
+}
+
+/// Where and how the training loss stopped being finite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divergence {
+    /// Training iteration (1-based, counted in this process) whose loss was not finite.
+    pub iteration: usize,
+    /// The loss it had (NaN or infinite).
+    pub loss: f32,
+}
+
+/// Checks every training step's loss; the first NaN or infinite one is recorded and stops the
+/// run through Burn's [`Interrupter`], before the epoch can end and be checkpointed.
+#[derive(Clone, Default)]
+struct DivergenceGuard {
+    interrupter: Option<Interrupter>,
+    steps: Arc<AtomicUsize>,
+    found: Arc<Mutex<Option<Divergence>>>,
+}
+
+impl std::fmt::Debug for DivergenceGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DivergenceGuard")
+            .field("armed", &self.interrupter.is_some())
+            .finish()
+    }
+}
+
+impl DivergenceGuard {
+    fn check(&self, loss: &Tensor<1>) {
+        let Some(interrupter) = &self.interrupter else {
+            return;
+        };
+        let iteration = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
+        // One float per step; Burn's loss metric reads it back every step anyway.
+        let value = loss
+            .clone()
+            .try_into_data()
+            .ok()
+            .and_then(|data| data.iter::<f32>().next())
+            .unwrap_or(f32::NAN);
+        if !value.is_finite() {
+            let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+            if found.is_none() {
+                *found = Some(Divergence {
+                    iteration,
+                    loss: value,
+                });
+            }
+            interrupter.stop(Some("the training loss is not finite"));
+        }
+    }
 }
 
 impl Classifier {
+    /// Wraps `model`.
+    pub fn new(model: LogisticRegression) -> Self {
+        Self {
+            model,
+            guard: DivergenceGuard::default(),
+        }
+    }
+
+    /// Stops training through `interrupter` as soon as a step's loss is NaN or infinite
+    /// (see [`divergence`](Self::divergence)).
+    pub fn with_divergence_guard(mut self, interrupter: Interrupter) -> Self {
+        self.guard.interrupter = Some(interrupter);
+        self
+    }
+
+    /// The first non-finite training loss the guard saw, if any (shared by the clones Burn
+    /// makes of this module during training).
+    pub fn divergence(&self) -> Option<Divergence> {
+        self.guard
+            .found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Logits, loss and targets of one batch.
     pub fn forward_classification(&self, batch: MnistBatch) -> ClassificationOutput {
         let logits = self.model.forward(batch.images);
@@ -34,6 +117,7 @@ impl TrainStep for Classifier {
 
     fn step(&self, batch: MnistBatch) -> TrainOutput<ClassificationOutput> {
         let item = self.forward_classification(batch);
+        self.guard.check(&item.loss);
         TrainOutput::new(self, item.loss.backward(), item)
     }
 }

@@ -77,6 +77,33 @@ pub enum LearnerError {
     /// Burn's training loop reported an error.
     #[error("training failed: {0}")]
     Training(String),
+    /// The training loss became NaN or infinite; the run stopped before checkpointing it.
+    #[error(
+        "training diverged: the loss was {loss} at iteration {iteration} (epoch {epoch}); the \
+         learning rate {learning_rate:?} is probably too large: lower optimizer.learning_rate \
+         (or --learning-rate). {}",
+        match kept {
+            Some(epoch) => format!(
+                "The checkpoint of epoch {epoch}, the last good one, is kept in {}/checkpoint.",
+                artifacts.display()
+            ),
+            None => "No epoch had completed, so there is no checkpoint to keep.".to_string(),
+        }
+    )]
+    Diverged {
+        /// The non-finite loss (NaN or infinite).
+        loss: f32,
+        /// Iteration of the run whose loss it was.
+        iteration: usize,
+        /// The epoch that iteration belongs to.
+        epoch: usize,
+        /// The configured learning rate.
+        learning_rate: f64,
+        /// The last complete (good) checkpoint's epoch.
+        kept: Option<usize>,
+        /// The artifacts folder.
+        artifacts: PathBuf,
+    },
     /// Evaluation on a device failed.
     #[error("evaluation failed: {0}")]
     Evaluation(String),

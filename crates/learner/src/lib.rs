@@ -25,7 +25,7 @@ mod train;
 
 pub use artifacts::{ArtifactDir, HistoryEntry, RUN_ENTRIES, Summary, write_atomic};
 pub use backend::{BackendError, BackendKind};
-pub use classifier::Classifier;
+pub use classifier::{Classifier, Divergence};
 pub use config::{
     EarlyStopping, LrSchedule, ModelSettings, SgdSettings, TrainingConfig, ValidConfig,
 };

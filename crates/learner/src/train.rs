@@ -115,9 +115,11 @@ pub fn train(
         .with_bias(config.model.bias)
         .with_head(config.model.head);
     model_config.validate()?;
-    let classifier = Classifier {
-        model: seeded_init(&model_config, &autodiff, config.seed),
-    };
+    let interrupter = Interrupter::new();
+    let classifier = Classifier::new(seeded_init(&model_config, &autodiff, config.seed))
+        .with_divergence_guard(interrupter.clone());
+    // Shares the guard's record with the copies Burn trains.
+    let watch = classifier.clone();
 
     let timer = EpochTimer::new();
     let mut train_loader = MnistLoader::new(data.train.clone(), config.batch_size, &autodiff)
@@ -132,7 +134,6 @@ pub fn train(
     let iterations_per_epoch = train_loader.batches_per_epoch();
     let valid_loader = MnistLoader::new(data.validation.clone(), config.eval_batch_size, &device);
 
-    let interrupter = Interrupter::new();
     let mut training = SupervisedTraining::new(
         artifacts.root(),
         Arc::new(train_loader),
@@ -202,6 +203,18 @@ pub fn train(
     if let Some(error) = result.error {
         return Err(LearnerError::Training(error.to_string()));
     }
+    if let Some(divergence) = watch.divergence() {
+        let done_before = resume_from.unwrap_or(0);
+        let iteration = done_before * iterations_per_epoch + divergence.iteration;
+        return Err(LearnerError::Diverged {
+            loss: divergence.loss,
+            iteration,
+            epoch: (iteration - 1) / iterations_per_epoch + 1,
+            learning_rate: config.optimizer.learning_rate,
+            kept: artifacts.checkpoint_epochs().last().copied(),
+            artifacts: artifacts.root().to_path_buf(),
+        });
+    }
     // Burn's dashboard resets the interrupter when training ends, so `result.interrupted` misses
     // a stop from its quit menu: the watcher's record and a short run without early stopping
     // tell it too.
@@ -237,10 +250,11 @@ pub fn train(
         &seconds_by_epoch,
     )?;
 
+    // A fold from +0.0: `sum()` of no epochs (a resume that only finishes the artifacts) is -0.0.
     let train_seconds: f64 = timed
         .iter()
         .map(|(duration, _)| duration.as_secs_f64())
-        .sum();
+        .fold(0.0, |total, seconds| total + seconds);
     let samples: usize = timed.iter().map(|(_, items)| items).sum();
     let summary = Summary {
         dataset: data.kind.to_string(),
@@ -329,7 +343,9 @@ fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, 
                 "holds no complete checkpoint to resume from; start a new run without --resume"
                     .to_string(),
         })?;
-    if last >= config.epochs {
+    // A run killed after its last epoch but before its summary was written is finished by a
+    // resume (no epoch to train, the artifacts to write); a finished run is not.
+    if last > config.epochs || (last == config.epochs && artifacts.summary_path().is_file()) {
         return Err(LearnerError::Artifacts {
             path: artifacts.root().to_path_buf(),
             problem: format!(
@@ -358,14 +374,12 @@ fn history(
         .into_iter()
         .map(|epoch| {
             let path = artifacts.checkpoint_model_path(epoch);
-            let checkpoint = Classifier {
-                model: model_config.init(device),
-            }
-            .try_load_file(&path)
-            .map_err(|err| LearnerError::ReadArtifact {
-                path,
-                problem: err.to_string(),
-            })?;
+            let checkpoint = Classifier::new(model_config.init(device))
+                .try_load_file(&path)
+                .map_err(|err| LearnerError::ReadArtifact {
+                    path,
+                    problem: err.to_string(),
+                })?;
             let validation = evaluate(
                 &checkpoint.model,
                 &data.validation,

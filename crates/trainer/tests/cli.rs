@@ -3,6 +3,7 @@
 use integration_tests::mnist_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 fn trainer() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trainer"));
@@ -415,4 +416,136 @@ fn wgpu_without_an_adapter_is_a_clear_error() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_diverging_run_stops_with_the_cause_named() {
+    let Some(mnist) = mnist_dir("a_diverging_run_stops_with_the_cause_named") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("diverge.json");
+    std::fs::write(
+        &config,
+        r#"{"epochs": 2, "lr_schedule": {"type": "constant"}, "optimizer": {"learning_rate": 1e37, "momentum": 0.9}}"#,
+    )
+    .unwrap();
+    let (output, stdout, stderr) = run(trainer()
+        .arg("train")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&mnist)
+        .arg("--artifacts")
+        .arg(dir.path().join("run")));
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("error: training diverged: the loss was"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("learning rate 1e37 is probably too large"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !dir.path().join("run/model.bpk").exists(),
+        "no diverged model is saved"
+    );
+}
+
+/// Kill -9 at pseudo-random moments, resume each time from the last complete checkpoint: the
+/// run ends where an uninterrupted one does, and no artifact is ever left half-written.
+#[test]
+fn killed_runs_resume_to_the_same_result() {
+    let Some(mnist) = mnist_dir("killed_runs_resume_to_the_same_result") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let train = |artifacts: &Path, extra: &[&str]| {
+        let mut command = trainer();
+        command
+            .args(["train", "--progress", "plain"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(&mnist)
+            .arg("--artifacts")
+            .arg(artifacts);
+        command
+    };
+    let accuracy = |artifacts: &Path| -> f64 {
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap())
+                .unwrap();
+        summary["test_accuracy"].as_f64().unwrap()
+    };
+
+    let reference = dir.path().join("reference");
+    let (output, _, stderr) = run(&mut train(&reference, &[]));
+    assert!(output.status.success(), "{stderr}");
+
+    let artifacts = dir.path().join("killed");
+    // A fixed-seed generator: the kill moments are arbitrary but the same on every run.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut kills = 0;
+    let mut finished = false;
+    for attempt in 0..30 {
+        let checkpoints = std::fs::read_dir(artifacts.join("checkpoint"))
+            .map(|entries| entries.count())
+            .unwrap_or(0);
+        let extra: &[&str] = if checkpoints == 0 {
+            &["--overwrite"]
+        } else {
+            &["--resume"]
+        };
+        let mut child = train(&artifacts, extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        // Between 0.3 and 2.3 s: during data loading, training, checkpointing or the final writes.
+        let delay = Duration::from_millis(300 + state % 2000);
+        if attempt < 25 && kills < 4 {
+            std::thread::sleep(delay);
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                kills += 1;
+                eprintln!(
+                    "killed after {delay:?} ({} checkpoint files before)",
+                    checkpoints
+                );
+            }
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        // Whatever moment the kill came at, every JSON artifact present is complete.
+        for name in ["config.json", "model.json", "summary.json", "eval.json"] {
+            if let Ok(text) = std::fs::read_to_string(artifacts.join(name)) {
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .unwrap_or_else(|err| panic!("{name} is half-written: {err}"));
+            }
+        }
+        if output.status.success() {
+            finished = true;
+            break;
+        }
+        assert!(
+            output.status.code().is_none(),
+            "only the kill may stop it: {stderr}"
+        );
+    }
+    assert!(finished, "the run finished after {kills} kills");
+    assert!(
+        kills >= 2,
+        "the test killed the run at least twice ({kills})"
+    );
+    let (expected, got) = (accuracy(&reference), accuracy(&artifacts));
+    assert!(
+        (expected - got).abs() <= 0.003,
+        "resumed {got} vs uninterrupted {expected}"
+    );
 }
