@@ -549,3 +549,50 @@ fn killed_runs_resume_to_the_same_result() {
         "resumed {got} vs uninterrupted {expected}"
     );
 }
+
+/// Ctrl-C (SIGINT) in plain mode stops the run cleanly too: exit 0, saved as interrupted.
+#[test]
+fn sigint_stops_a_plain_run_cleanly() {
+    let Some(mnist) = mnist_dir("sigint_stops_a_plain_run_cleanly") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("run");
+    let mut child = trainer()
+        .args(["train", "--progress", "plain", "--epochs", "1000"])
+        .arg("--data-dir")
+        .arg(&mnist)
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first complete checkpoint, then press "Ctrl-C".
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !artifacts.join("checkpoint/scheduler-1.bpk").is_file() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("training was interrupted; continue it with --resume"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["interrupted"], true);
+    assert!(summary["epochs"].as_u64().unwrap() < 1000);
+}
