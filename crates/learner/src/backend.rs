@@ -294,7 +294,7 @@ impl BackendKind {
 /// Runs `work`, turning a panic into `Err(message)` without printing it. Backends often fail on
 /// a thread of their own and report a disconnected channel to the caller, so the message is the
 /// first panic seen on any thread during `work`, which names the real cause.
-fn quietly<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn quietly<T>(work: impl FnOnce() -> T) -> Result<T, String> {
     use std::sync::{Arc, Mutex};
     let first_panic: Arc<Mutex<Option<String>>> = Arc::default();
     let previous = std::panic::take_hook();

@@ -197,7 +197,10 @@ pub fn train(
         config.sgd().init(),
         config.scheduler(iterations_per_epoch)?,
     );
-    let result = training.launch(learner);
+    // Burn's loggers and checkpointers panic when they cannot write (a full disk, say); turn
+    // that into an error that says so instead of a wall of thread panics.
+    let result = crate::backend::quietly(|| training.launch(learner))
+        .map_err(|message| launch_failure(&artifacts, message))?;
     // Dropping the renderer closes the dashboard and gives the terminal back.
     drop(result.renderer);
     if let Some(error) = result.error {
@@ -331,6 +334,22 @@ fn seeded_init(
 
 /// The checkpoint epoch to resume from: the last complete one, which must come before the
 /// configured last epoch.
+/// The error for a panic inside Burn's training loop.
+fn launch_failure(artifacts: &ArtifactDir, message: String) -> LearnerError {
+    if message.contains("No space left") || message.contains("StorageFull") {
+        LearnerError::Artifacts {
+            path: artifacts.root().to_path_buf(),
+            problem: format!(
+                "the disk is full ({message}); free some space or choose another --artifacts \
+                 folder; the checkpoints of the epochs that completed are kept, and --resume \
+                 continues from the last one"
+            ),
+        }
+    } else {
+        LearnerError::Training(format!("Burn's training loop panicked: {message}"))
+    }
+}
+
 fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, LearnerError> {
     artifacts.ensure_writable()?;
     let last = artifacts
