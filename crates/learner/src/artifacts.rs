@@ -313,10 +313,11 @@ impl ArtifactDir {
         write_atomic(&self.config_path(), config.to_json().as_bytes())
     }
 
-    /// Writes `eval.json`.
+    /// Writes the test evaluation: `eval.json` and its heat map `confusion.png`.
     pub fn save_report(&self, report: &crate::EvalReport) -> Result<(), LearnerError> {
         let json = serde_json::to_string_pretty(report).expect("an EvalReport always serialises");
-        write_atomic(&self.eval_path(), json.as_bytes())
+        write_atomic(&self.eval_path(), json.as_bytes())?;
+        crate::plots::save_confusion(report, &self.picture_path("confusion.png"))
     }
 
     /// Writes `summary.json`.

@@ -79,9 +79,7 @@ impl CtrlC {
             None
         }
     }
-}
 
-impl CtrlC {
     /// Whether the run was asked to stop (Ctrl-C, or the dashboard's quit menu) while this
     /// watcher ran.
     pub(crate) fn saw_stop(&self) -> bool {

@@ -59,13 +59,13 @@ pub struct EvalReport {
 impl EvalReport {
     /// Derives the report from an evaluation; `class_names` label the classes (missing names
     /// fall back to the class index).
-    pub fn new(evaluation: &Evaluation, class_names: &[&str]) -> Self {
+    pub fn new(evaluation: &Evaluation, class_names: &[impl AsRef<str>]) -> Self {
         let confusion = evaluation.confusion.clone();
         let classes = confusion.len();
         let name = |class: usize| {
             class_names
                 .get(class)
-                .map_or_else(|| class.to_string(), |name| name.to_string())
+                .map_or_else(|| class.to_string(), |name| name.as_ref().to_string())
         };
         let figures: Vec<ClassFigures> = (0..classes)
             .map(|class| {
@@ -243,7 +243,7 @@ mod tests {
             loss: 1.0,
             confusion: vec![vec![1, 0], vec![1, 0]],
         };
-        let report = EvalReport::new(&evaluation, &[]);
+        let report = EvalReport::new(&evaluation, &[] as &[&str]);
         assert_eq!(report.classes[1].precision, 0.0);
         assert_eq!(report.classes[1].f1, 0.0);
         assert!(report.macro_f1.is_finite());

@@ -218,12 +218,12 @@ pub fn train(
             artifacts: artifacts.root().to_path_buf(),
         });
     }
-    // Burn's dashboard resets the interrupter when training ends, so `result.interrupted` misses
-    // a stop from its quit menu: the watcher's record and a short run without early stopping
-    // tell it too.
     let model = result.model.model.valid();
     let checkpoints = artifacts.checkpoint_epochs();
     let epochs_done = checkpoints.last().copied().unwrap_or(0);
+    // Burn's dashboard resets the interrupter when training ends, so `result.interrupted` misses
+    // a stop from its quit menu: the watcher's record and a short run without early stopping
+    // tell it too.
     let interrupted = result.interrupted.is_some()
         || ctrl_c.as_ref().is_some_and(CtrlC::saw_stop)
         || (config.early_stopping.is_none() && epochs_done < config.epochs);
@@ -253,11 +253,9 @@ pub fn train(
         &seconds_by_epoch,
     )?;
 
-    // A fold from +0.0: `sum()` of no epochs (a resume that only finishes the artifacts) is -0.0.
-    let train_seconds: f64 = timed
-        .iter()
-        .map(|(duration, _)| duration.as_secs_f64())
-        .fold(0.0, |total, seconds| total + seconds);
+    // The running total after the last epoch this process trained; 0 when it trained none (a
+    // resume that only finishes the artifacts).
+    let train_seconds = seconds_by_epoch.last().map_or(0.0, |(_, seconds)| *seconds);
     let samples: usize = timed.iter().map(|(_, items)| items).sum();
     let summary = Summary {
         dataset: data.kind.to_string(),
@@ -291,9 +289,7 @@ pub fn train(
         history,
     };
     artifacts.save_summary(&summary)?;
-    let class_names = data.class_names();
-    let class_names: Vec<&str> = class_names.iter().map(String::as_str).collect();
-    let report = EvalReport::new(&test, &class_names);
+    let report = EvalReport::new(&test, &data.class_names());
     artifacts.save_report(&report)?;
     model
         .save_pytorch_safetensors(artifacts.safetensors_path())
@@ -302,7 +298,6 @@ pub fn train(
             source: std::io::Error::other(err.to_string()),
         })?;
     plots::save_curves(&artifacts, &summary, &artifacts.picture_path("curves.png"))?;
-    plots::save_confusion(&report, &artifacts.picture_path("confusion.png"))?;
     plots::save_weights(
         &model,
         data.train.rows(),
@@ -332,8 +327,6 @@ fn seeded_init(
     config.init(device)
 }
 
-/// The checkpoint epoch to resume from: the last complete one, which must come before the
-/// configured last epoch.
 /// The error for a panic inside Burn's training loop.
 fn launch_failure(artifacts: &ArtifactDir, message: String) -> LearnerError {
     if message.contains("No space left") || message.contains("StorageFull") {
@@ -350,6 +343,8 @@ fn launch_failure(artifacts: &ArtifactDir, message: String) -> LearnerError {
     }
 }
 
+/// The checkpoint epoch to resume from: the last complete one, which must come before the
+/// configured last epoch (or be it, for a run killed before its summary was written).
 fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, LearnerError> {
     artifacts.ensure_writable()?;
     let last = artifacts

@@ -124,16 +124,23 @@ impl LogisticRegressionConfig {
         device: &Device,
     ) -> Result<LogisticRegression, ModelLoadError> {
         let path = path.as_ref();
-        let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(ModelLoadError::Missing { path: shown });
-        }
+        let shown = existing_file(path)?;
         self.init(device)
             .try_load_file(path)
             .map_err(|err| ModelLoadError::Invalid {
                 path: shown,
                 reason: err.to_string(),
             })
+    }
+}
+
+/// `path` as shown in errors, or [`ModelLoadError::Missing`] when it is not a file.
+pub(crate) fn existing_file(path: &Path) -> Result<String, ModelLoadError> {
+    let shown = path.display().to_string();
+    if path.is_file() {
+        Ok(shown)
+    } else {
+        Err(ModelLoadError::Missing { path: shown })
     }
 }
 

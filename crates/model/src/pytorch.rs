@@ -80,10 +80,7 @@ impl LogisticRegressionConfig {
         device: &Device,
     ) -> Result<LogisticRegression, ModelLoadError> {
         let path = path.as_ref();
-        let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(ModelLoadError::Missing { path: shown });
-        }
+        let shown = crate::logistic::existing_file(path)?;
         let invalid = |reason: String| ModelLoadError::Invalid {
             path: shown.clone(),
             reason,

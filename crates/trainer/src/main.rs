@@ -281,9 +281,7 @@ fn evaluate_and_report(
         );
     }
     let test = evaluate(model, &data.test, batch_size, device)?;
-    let names = data.class_names();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let report = EvalReport::new(&test, &names);
+    let report = EvalReport::new(&test, &data.class_names());
     println!(
         "data: {} test images from {} ({})",
         test.count, data.source, data.task
@@ -291,13 +289,11 @@ fn evaluate_and_report(
     println!();
     print!("test {}", report.to_table());
     artifacts.save_report(&report)?;
-    let picture = artifacts.picture_path("confusion.png");
-    learner::plots::save_confusion(&report, &picture)?;
     println!();
     println!(
         "wrote {} and {}",
         artifacts.eval_path().display(),
-        picture.display()
+        artifacts.picture_path("confusion.png").display()
     );
     Ok(())
 }

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::prelude::*;
 use clap::Args;
 use learner::{ArtifactDir, BackendKind};
 
@@ -85,12 +84,14 @@ pub fn run(args: PredictArgs) -> Result<()> {
         }
     }
     if !ready.is_empty() {
-        let pixels: Vec<f32> = ready
-            .iter()
-            .flat_map(|(_, image)| image.iter().map(|&p| f32::from(p) / 255.0))
-            .collect();
-        let images =
-            Tensor::<2>::from_data(TensorData::new(pixels, [ready.len(), side * side]), &device);
+        // The batcher scales pixels exactly as in training; the labels (0) are unused.
+        let images = data::MnistBatcher
+            .from_images(
+                ready.iter().map(|(_, image)| (image.as_slice(), 0)),
+                side * side,
+                &device,
+            )
+            .images;
         let probabilities: Vec<f32> = model
             .probabilities(images)
             .try_into_data()
