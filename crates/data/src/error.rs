@@ -46,7 +46,7 @@ pub enum DataError {
         reason: String,
     },
     /// Reading a file failed at the operating-system level.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,

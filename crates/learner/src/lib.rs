@@ -18,6 +18,7 @@ mod config;
 mod error;
 mod evaluate;
 mod interrupt;
+mod metric_log;
 pub mod plots;
 mod renderer;
 mod report;

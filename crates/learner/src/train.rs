@@ -18,6 +18,7 @@ use data::{EpochTimer, Mnist, MnistLoader};
 use model::{LogisticRegression, LogisticRegressionConfig};
 
 use crate::interrupt::CtrlC;
+use crate::metric_log::MetricFiles;
 use crate::{
     ArtifactDir, BackendKind, Classifier, ConfigError, EvalReport, Evaluation, HistoryEntry,
     LearnerError, PlainRenderer, Summary, ValidConfig, evaluate, plots,
@@ -134,11 +135,15 @@ pub fn train(
     let iterations_per_epoch = train_loader.batches_per_epoch();
     let valid_loader = MnistLoader::new(data.validation.clone(), config.eval_batch_size, &device);
 
+    // Burn's own metric logger panics (and may abort the process) when a write fails.
+    let metric_files = MetricFiles::new(artifacts.root(), interrupter.clone());
+    let log_failure = metric_files.failure();
     let mut training = SupervisedTraining::new(
         artifacts.root(),
         Arc::new(train_loader),
         Arc::new(valid_loader),
     )
+    .with_metric_logger(metric_files)
     .metrics((AccuracyMetric::new(), LossMetric::new()))
     .metric_train_numeric(LearningRateMetric::new())
     .metric_train_numeric(CpuUse::new())
@@ -197,14 +202,24 @@ pub fn train(
         config.sgd().init(),
         config.scheduler(iterations_per_epoch)?,
     );
-    // Burn's loggers and checkpointers panic when they cannot write (a full disk, say); turn
-    // that into an error that says so instead of a wall of thread panics.
-    let result = crate::backend::quietly(|| training.launch(learner))
-        .map_err(|message| launch_failure(&artifacts, message))?;
+    // Burn's checkpointers report write errors through the interrupter and the metric logs
+    // through `log_failure`; a panic left in Burn's loop still becomes an error, not a wall of
+    // thread panics.
+    let result = crate::backend::quietly(|| training.launch(learner)).map_err(|message| {
+        let message = format!("Burn's training loop panicked: {message}");
+        on_full_disk(&artifacts, LearnerError::Training(message))
+    })?;
     // Dropping the renderer closes the dashboard and gives the terminal back.
     drop(result.renderer);
+    if let Some((path, source)) = log_failure.take() {
+        return Err(on_full_disk(
+            &artifacts,
+            LearnerError::Write { path, source },
+        ));
+    }
     if let Some(error) = result.error {
-        return Err(LearnerError::Training(error.to_string()));
+        let error = LearnerError::Training(error.to_string());
+        return Err(on_full_disk(&artifacts, error));
     }
     if let Some(divergence) = watch.divergence() {
         let done_before = resume_from.unwrap_or(0);
@@ -230,7 +245,6 @@ pub fn train(
     drop(ctrl_c);
     let stopped_early = !interrupted && epochs_done < config.epochs;
 
-    artifacts.save_model(&model)?;
     let test = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
     let validation = evaluate(&model, &data.validation, config.eval_batch_size, &device)?;
     let timed = timer.epochs();
@@ -288,23 +302,9 @@ pub fn train(
         data_source: data.source.to_string(),
         history,
     };
-    artifacts.save_summary(&summary)?;
     let report = EvalReport::new(&test, &data.class_names());
-    artifacts.save_report(&report)?;
-    model
-        .save_pytorch_safetensors(artifacts.safetensors_path())
-        .map_err(|err| LearnerError::Write {
-            path: artifacts.safetensors_path(),
-            source: std::io::Error::other(err.to_string()),
-        })?;
-    plots::save_curves(&artifacts, &summary, &artifacts.picture_path("curves.png"))?;
-    plots::save_weights(
-        &model,
-        data.train.rows(),
-        data.train.cols(),
-        &report.class_names,
-        &artifacts.picture_path("weights.png"),
-    )?;
+    save_results(&artifacts, &model, &summary, &report, data)
+        .map_err(|err| on_full_disk(&artifacts, err))?;
     Ok(TrainReport {
         summary,
         model,
@@ -327,19 +327,70 @@ fn seeded_init(
     config.init(device)
 }
 
-/// The error for a panic inside Burn's training loop.
-fn launch_failure(artifacts: &ArtifactDir, message: String) -> LearnerError {
-    if message.contains("No space left") || message.contains("StorageFull") {
-        LearnerError::Artifacts {
-            path: artifacts.root().to_path_buf(),
-            problem: format!(
-                "the disk is full ({message}); free some space or choose another --artifacts \
-                 folder; the checkpoints of the epochs that completed are kept, and --resume \
-                 continues from the last one"
-            ),
+/// Writes what a finished run leaves besides its checkpoints, `summary.json` last: a run
+/// without it is unfinished, and `--resume` finishes it.
+fn save_results(
+    artifacts: &ArtifactDir,
+    model: &LogisticRegression,
+    summary: &Summary,
+    report: &EvalReport,
+    data: &Mnist,
+) -> Result<(), LearnerError> {
+    artifacts.save_model(model)?;
+    artifacts.save_report(report)?;
+    model
+        .save_pytorch_safetensors(artifacts.safetensors_path())
+        .map_err(|err| LearnerError::Write {
+            path: artifacts.safetensors_path(),
+            source: std::io::Error::other(err.reason),
+        })?;
+    plots::save_curves(artifacts, summary, &artifacts.picture_path("curves.png"))?;
+    plots::save_weights(
+        model,
+        data.train.rows(),
+        data.train.cols(),
+        &report.class_names,
+        &artifacts.picture_path("weights.png"),
+    )?;
+    artifacts.save_summary(summary)
+}
+
+/// `err`, or the full-disk error with its advice when a full disk caused it.
+fn on_full_disk(artifacts: &ArtifactDir, err: LearnerError) -> LearnerError {
+    let mut cause = String::new();
+    let mut full = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(error) = source {
+        full |= error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+            || error.to_string().contains("No space left");
+        if !cause.is_empty() {
+            cause.push_str(": ");
         }
+        cause.push_str(&error.to_string());
+        source = error.source();
+    }
+    if full {
+        disk_full(artifacts, cause)
     } else {
-        LearnerError::Training(format!("Burn's training loop panicked: {message}"))
+        err
+    }
+}
+
+fn disk_full(artifacts: &ArtifactDir, cause: String) -> LearnerError {
+    let next = match artifacts.checkpoint_epochs().last() {
+        Some(epoch) => format!(
+            "free some space, then run again with --resume, which continues from the \
+             checkpoint of epoch {epoch}"
+        ),
+        None => "no epoch completed: free some space, then run again with --overwrite, or \
+                 choose another --artifacts folder"
+            .to_string(),
+    };
+    LearnerError::Artifacts {
+        path: artifacts.root().to_path_buf(),
+        problem: format!("the disk is full ({cause}); {next}"),
     }
 }
 

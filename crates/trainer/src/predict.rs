@@ -79,7 +79,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
             }
             Err(err) => {
                 failures += 1;
-                eprintln!("{}: error: {err}", file.display());
+                eprintln!("{}: error: {:#}", file.display(), anyhow::Error::new(err));
             }
         }
     }

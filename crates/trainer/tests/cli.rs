@@ -597,43 +597,100 @@ fn sigint_stops_a_plain_run_cleanly() {
     assert!(summary["epochs"].as_u64().unwrap() < 1000);
 }
 
-/// A disk that fills up during training: a clear error and exit code 1, not a panic. Needs to
-/// mount a small tmpfs (root with CAP_SYS_ADMIN, as on the CI machine); skipped loudly otherwise.
-///
-/// Ignored in CI because it is flaky for a reason outside this project: in about 1 run in 8,
-/// Burn's asynchronous metric logger panics again in its `Drop` while the first panic unwinds,
-/// and the process aborts ("thread caused non-unwinding panic. aborting.", status 134). Run it
-/// with `cargo test -p trainer --test cli -- --ignored a_full_disk`.
+/// A disk that fills up, before the first checkpoint, during training or while the final
+/// artifacts are written: a clear error and exit code 1, never a panic or an abort, no
+/// half-written file, and once space is freed the command the message names finishes the run.
+/// Needs to mount a small tmpfs (root with CAP_SYS_ADMIN, as on the CI machine); skipped loudly
+/// otherwise.
 #[test]
-#[ignore = "flaky: Burn's logger can double-panic and abort on a full disk"]
-fn a_full_disk_is_a_clear_error() {
-    let Some(mnist) = mnist_dir("a_full_disk_is_a_clear_error") else {
+fn a_full_disk_is_a_clear_error_and_the_run_can_finish() {
+    let Some(mnist) = mnist_dir("a_full_disk_is_a_clear_error_and_the_run_can_finish") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=150k", "tmpfs"])
-        .arg(dir.path())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !mounted {
-        eprintln!("\n*** SKIPPED a_full_disk_is_a_clear_error: cannot mount a tmpfs here ***\n");
-        return;
-    }
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
             let _ = Command::new("umount").arg(self.0).status();
         }
     }
-    let _unmount = Unmount(dir.path());
-    let (output, stdout, stderr) = run(trainer()
-        .args(["train", "--progress", "plain", "--epochs", "5"])
-        .arg("--data-dir")
-        .arg(&mnist)
-        .arg("--artifacts")
-        .arg(dir.path().join("run")));
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stderr.contains("the disk is full"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Sizes at which a 5-epoch run fills the disk: in epoch 1 (nothing to resume), in a later
+    // epoch, and while writing the final pictures (about 1.3 MB are needed in all).
+    for (size, next) in [
+        ("60k", "--overwrite"),
+        ("400k", "--resume"),
+        ("1050k", "--resume"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !mounted {
+            eprintln!(
+                "\n*** SKIPPED a_full_disk_is_a_clear_error: cannot mount a tmpfs here ***\n"
+            );
+            return;
+        }
+        let _unmount = Unmount(dir.path());
+        let artifacts = dir.path().join("run");
+        let train = |extra: &[&str]| {
+            run(trainer()
+                .args(["train", "--progress", "plain", "--epochs", "5"])
+                .args(extra)
+                .arg("--data-dir")
+                .arg(&mnist)
+                .arg("--artifacts")
+                .arg(&artifacts))
+        };
+        let (output, stdout, stderr) = train(&[]);
+        assert_eq!(output.status.code(), Some(1), "{size}: {stdout}\n{stderr}");
+        assert!(stderr.contains("the disk is full"), "{size}: {stderr}");
+        assert!(stderr.contains(next), "{size}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{size}: {stderr}");
+        assert!(
+            !artifacts.join("summary.json").exists(),
+            "{size}: an unfinished run has no summary"
+        );
+
+        let remounted = Command::new("mount")
+            .args(["-o", "remount,size=4m"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|status| status.success());
+        assert!(remounted, "{size}: the tmpfs grows");
+        let (output, stdout, stderr) = train(&[next]);
+        assert!(output.status.success(), "{size} {next}: {stdout}\n{stderr}");
+        for entry in learner::RUN_ENTRIES {
+            assert!(
+                artifacts.join(entry).exists(),
+                "{size} {next}: {entry} is missing"
+            );
+        }
+        let leftovers: Vec<_> = walk(&artifacts)
+            .into_iter()
+            .filter(|path| {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                name.contains(".tmp")
+            })
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "{size}: temporary files left: {leftovers:?}"
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -1,0 +1,285 @@
+//! Burn's metric log files, written without panicking.
+//!
+//! Burn's `FileMetricLogger` writes `<split>/epoch-N/<Metric>.log` through one thread per file
+//! that panics when a write fails (a full disk, say); the logger's `Drop` then panics again while
+//! the first panic unwinds, and the process aborts. [`MetricFiles`] writes the same files, so
+//! Burn's summary, early stopping and [`crate::plots`] read them unchanged, but returns to the
+//! run instead: the first failure is recorded in a [`LogFailure`], the run is stopped through
+//! its [`Interrupter`], and nothing more is written. Writes happen in the calling thread (Burn
+//! already logs from its own event-processor thread), buffered, and every file is flushed when
+//! its epoch ends.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use burn::train::Interrupter;
+use burn::train::logger::MetricLogger;
+use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
+use burn::train::metric::{MetricDefinition, MetricId, MetricName, NumericEntry};
+
+/// The first write error of a [`MetricFiles`], shared with whoever launched the run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogFailure(Arc<Mutex<Option<(PathBuf, io::Error)>>>);
+
+impl LogFailure {
+    /// The file that could not be written and why, once a write failed.
+    pub(crate) fn take(&self) -> Option<(PathBuf, io::Error)> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    /// Keeps the first failure only: later ones are its consequences.
+    fn record(&self, path: PathBuf, error: io::Error) -> bool {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let first = slot.is_none();
+        if first {
+            *slot = Some((path, error));
+        }
+        first
+    }
+}
+
+/// A [`MetricLogger`] writing Burn's metric log files that reports write errors instead of
+/// panicking.
+pub(crate) struct MetricFiles {
+    directory: PathBuf,
+    names: HashMap<MetricId, MetricName>,
+    /// The files of the epoch being logged, by path.
+    open: HashMap<PathBuf, BufWriter<File>>,
+    epoch: Option<usize>,
+    failure: LogFailure,
+    failed: bool,
+    interrupter: Interrupter,
+}
+
+impl MetricFiles {
+    /// Logs under `directory` (a run's artifacts folder); a write error stops the run through
+    /// `interrupter`.
+    pub(crate) fn new(directory: impl AsRef<Path>, interrupter: Interrupter) -> Self {
+        Self {
+            directory: directory.as_ref().to_path_buf(),
+            names: HashMap::new(),
+            open: HashMap::new(),
+            epoch: None,
+            failure: LogFailure::default(),
+            failed: false,
+            interrupter,
+        }
+    }
+
+    /// Where the first write error, if any, will be found after the run.
+    pub(crate) fn failure(&self) -> LogFailure {
+        self.failure.clone()
+    }
+
+    /// `<directory>/<split>[/<tag>]/epoch-<epoch>/<Name>.log`, as Burn lays them out.
+    fn path(&self, name: &str, epoch: usize, split: &Split) -> PathBuf {
+        let mut directory = self.directory.join(split.to_string());
+        if let Split::Test(Some(tag)) = split {
+            directory = directory.join(tag.trim().replace(' ', "-").to_lowercase());
+        }
+        directory
+            .join(format!("epoch-{epoch}"))
+            .join(format!("{}.log", name.replace(' ', "_")))
+    }
+
+    fn fail(&mut self, path: PathBuf, error: io::Error) {
+        self.failed = true;
+        self.open.clear();
+        if self.failure.record(path, error) {
+            self.interrupter
+                .stop(Some("the metric logs could not be written"));
+        }
+    }
+
+    /// Flushes and closes every open file.
+    fn close_all(&mut self) {
+        for (path, mut file) in std::mem::take(&mut self.open) {
+            if let Err(error) = file.flush() {
+                if !self.failed {
+                    self.fail(path, error);
+                }
+                return;
+            }
+        }
+    }
+
+    fn write(&mut self, path: PathBuf, line: &str) -> io::Result<()> {
+        let file = match self.open.entry(path) {
+            std::collections::hash_map::Entry::Occupied(open) => open.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                if let Some(parent) = slot.key().parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                // Truncated, as Burn does: a resumed run logs its epochs afresh.
+                let file = File::create(slot.key())?;
+                slot.insert(BufWriter::new(file))
+            }
+        };
+        writeln!(file, "{line}")
+    }
+}
+
+impl MetricLogger for MetricFiles {
+    fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
+        if self.epoch != Some(epoch) {
+            self.close_all();
+            self.epoch = Some(epoch);
+        }
+        if self.failed {
+            return;
+        }
+        let entries = update
+            .entries
+            .iter()
+            .chain(update.entries_numeric.iter().map(|numeric| &numeric.entry));
+        for entry in entries {
+            // Global-only metrics have nothing to write per batch.
+            if entry.serialized_entry.is_not_available() {
+                continue;
+            }
+            let Some(name) = self.names.get(&entry.metric_id) else {
+                continue;
+            };
+            let path = self.path(name, epoch, split);
+            if let Err(error) = self.write(path.clone(), &entry.serialized_entry.serialized) {
+                self.fail(path, error);
+                return;
+            }
+        }
+    }
+
+    fn read_numeric(
+        &mut self,
+        name: &str,
+        epoch: usize,
+        split: &Split,
+    ) -> Result<Vec<NumericEntry>, String> {
+        let path = self.path(name, epoch, split);
+        if let Some(file) = self.open.get_mut(&path)
+            && let Err(error) = file.flush()
+        {
+            let message = format!("cannot write {}: {error}", path.display());
+            self.fail(path, error);
+            return Err(message);
+        }
+        // A metric never logged in that epoch has no entries, as with Burn's logger.
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        };
+        text.lines()
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                NumericEntry::deserialize(line)
+                    .map_err(|error| format!("{}: bad entry {line:?}: {error}", path.display()))
+            })
+            .collect()
+    }
+
+    fn log_metric_definition(&mut self, definition: MetricDefinition) {
+        self.names.insert(definition.metric_id, definition.name);
+    }
+
+    fn log_epoch_summary(&mut self, _summary: EpochSummary) {
+        self.close_all();
+    }
+}
+
+impl Drop for MetricFiles {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::train::metric::store::NumericMetricUpdate;
+    use burn::train::metric::{MetricAttributes, MetricEntry, SerializedEntry};
+
+    fn definition(name: &str) -> MetricDefinition {
+        MetricDefinition {
+            metric_id: MetricId::new(Arc::new(name.to_string())),
+            name: Arc::new(name.to_string()),
+            description: None,
+            attributes: MetricAttributes::None,
+        }
+    }
+
+    fn update(definition: &MetricDefinition, value: f64) -> MetricsUpdate {
+        let entry = MetricEntry::new(
+            definition.metric_id.clone(),
+            SerializedEntry::new(format!("{value}"), format!("{value}")),
+        );
+        MetricsUpdate::new(
+            Vec::new(),
+            vec![NumericMetricUpdate::new(
+                entry,
+                Some(NumericEntry::Value(value)),
+                None,
+            )],
+        )
+    }
+
+    #[test]
+    fn writes_burns_layout_and_reads_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let interrupter = Interrupter::new();
+        let mut logger = MetricFiles::new(dir.path(), interrupter.clone());
+        let loss = definition("Loss");
+        logger.log_metric_definition(loss.clone());
+        logger.log(update(&loss, 0.5), 1, &Split::Train);
+        logger.log(update(&loss, 0.25), 1, &Split::Train);
+        // Read before the epoch ends: what was logged is flushed first.
+        let read = logger.read_numeric("Loss", 1, &Split::Train).unwrap();
+        assert_eq!(read.len(), 2);
+        logger.log_epoch_summary(EpochSummary::new(1, Split::Train));
+        logger.log(update(&loss, 0.125), 2, &Split::Train);
+        drop(logger);
+        let path = dir.path().join("train/epoch-1/Loss.log");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "0.5\n0.25\n");
+        let path = dir.path().join("train/epoch-2/Loss.log");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "0.125\n");
+        assert!(!interrupter.should_stop());
+    }
+
+    #[test]
+    fn a_write_error_stops_the_run_instead_of_panicking() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the split folder should be: the logs cannot be created.
+        std::fs::write(dir.path().join("train"), "in the way").unwrap();
+        let interrupter = Interrupter::new();
+        let mut logger = MetricFiles::new(dir.path(), interrupter.clone());
+        let failure = logger.failure();
+        let loss = definition("Loss");
+        logger.log_metric_definition(loss.clone());
+        logger.log(update(&loss, 0.5), 1, &Split::Train);
+        logger.log(update(&loss, 0.25), 1, &Split::Train);
+        drop(logger);
+        assert!(interrupter.should_stop());
+        let (path, _error) = failure.take().expect("the failure is recorded");
+        assert_eq!(path, dir.path().join("train/epoch-1/Loss.log"));
+    }
+
+    #[test]
+    fn a_missing_log_reads_as_no_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut logger = MetricFiles::new(dir.path(), Interrupter::new());
+        assert!(
+            logger
+                .read_numeric("Loss", 3, &Split::Valid)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
