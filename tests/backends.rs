@@ -79,6 +79,20 @@ fn run_steps(
     (losses, read(model.weights()), read(bias))
 }
 
+/// A model initialised on flex from `seed`, saved in a temporary folder (kept alive by the
+/// returned guard).
+fn initial_weights(seed: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    let weights = folder.path().join("initial.bpk");
+    let device = BackendKind::Flex.device().unwrap();
+    device.seed(seed);
+    LogisticRegressionConfig::new()
+        .init(&device)
+        .save_file(&weights)
+        .unwrap();
+    (folder, weights)
+}
+
 fn max_difference(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter()
@@ -93,14 +107,7 @@ fn every_backend_takes_the_same_sgd_steps() {
         return;
     };
     let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
-    let folder = tempfile::tempdir().unwrap();
-    let weights = folder.path().join("initial.bpk");
-    let reference_device = BackendKind::Flex.device().unwrap();
-    reference_device.seed(3);
-    LogisticRegressionConfig::new()
-        .init(&reference_device)
-        .save_file(&weights)
-        .unwrap();
+    let (_folder, weights) = initial_weights(3);
 
     let (losses, w, b) = run_steps(BackendKind::Flex, &weights, &data);
     assert!(
@@ -122,6 +129,32 @@ fn every_backend_takes_the_same_sgd_steps() {
             weight_gap <= TOLERANCE,
             "{kind}: weights differ from flex's by {weight_gap}"
         );
+    }
+}
+
+/// Each backend repeats itself exactly: the same steps from the same weights give bit-identical
+/// losses and weights. (Across backends they only agree within `TOLERANCE`.)
+#[test]
+fn every_backend_repeats_its_steps_bit_for_bit() {
+    let Some(dir) = mnist_dir("every_backend_repeats_its_steps_bit_for_bit") else {
+        return;
+    };
+    let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
+    let (_folder, weights) = initial_weights(5);
+    let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for kind in backends() {
+        let first = run_steps(kind, &weights, &data);
+        let second = run_steps(kind, &weights, &data);
+        assert_eq!(bits(&first.0), bits(&second.0), "{kind}: the losses differ");
+        assert!(
+            bits(&first.1) == bits(&second.1),
+            "{kind}: the weights differ"
+        );
+        assert!(
+            bits(&first.2) == bits(&second.2),
+            "{kind}: the biases differ"
+        );
+        eprintln!("{kind}: two runs of {STEPS} steps are bit-identical");
     }
 }
 
