@@ -4,7 +4,7 @@
 //! that panics when a write fails (a full disk, say); the logger's `Drop` then panics again while
 //! the first panic unwinds, and the process aborts. [`MetricFiles`] writes the same files, so
 //! Burn's summary, early stopping and [`crate::plots`] read them unchanged, but returns to the
-//! run instead: the first failure is recorded in a [`LogFailure`], the run is stopped through
+//! run instead: the first failure is recorded in a [`LogStatus`], the run is stopped through
 //! its [`Interrupter`], and nothing more is written. Writes happen in the calling thread (Burn
 //! already logs from its own event-processor thread), buffered, and every file is flushed when
 //! its epoch ends.
@@ -13,37 +13,58 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use burn::train::Interrupter;
 use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, MetricName, NumericEntry};
 
-/// The first write error of a [`MetricFiles`], shared with whoever launched the run.
+/// What a [`MetricFiles`] tells whoever launched the run: whether it has closed its files (Burn
+/// drops its metric loggers on a thread of its own, after `launch` has returned) and its first
+/// write error.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct LogFailure(Arc<Mutex<Option<(PathBuf, io::Error)>>>);
+pub(crate) struct LogStatus(Arc<(Mutex<LogState>, Condvar)>);
 
-impl LogFailure {
-    /// The file that could not be written and why, once a write failed.
-    pub(crate) fn take(&self) -> Option<(PathBuf, io::Error)> {
+#[derive(Debug, Default)]
+struct LogState {
+    failure: Option<(PathBuf, io::Error)>,
+    closed: bool,
+}
+
+impl LogStatus {
+    fn state(&self) -> MutexGuard<'_, LogState> {
         self.0
+            .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
+    }
+
+    /// Waits until the logger has written and closed every file, at most `timeout`; then returns
+    /// whether it has, and the file that could not be written and why if a write failed.
+    pub(crate) fn finish(&self, timeout: Duration) -> (bool, Option<(PathBuf, io::Error)>) {
+        let (lock, closed) = &*self.0;
+        let state = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (mut state, _) = closed
+            .wait_timeout_while(state, timeout, |state| !state.closed)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (state.closed, state.failure.take())
     }
 
     /// Keeps the first failure only: later ones are its consequences.
     fn record(&self, path: PathBuf, error: io::Error) -> bool {
-        let mut slot = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let first = slot.is_none();
+        let mut state = self.state();
+        let first = state.failure.is_none();
         if first {
-            *slot = Some((path, error));
+            state.failure = Some((path, error));
         }
         first
+    }
+
+    fn close(&self) {
+        self.state().closed = true;
+        self.0.1.notify_all();
     }
 }
 
@@ -55,7 +76,7 @@ pub(crate) struct MetricFiles {
     /// The files of the epoch being logged, by path.
     open: HashMap<PathBuf, BufWriter<File>>,
     epoch: Option<usize>,
-    failure: LogFailure,
+    status: LogStatus,
     failed: bool,
     interrupter: Interrupter,
 }
@@ -69,15 +90,15 @@ impl MetricFiles {
             names: HashMap::new(),
             open: HashMap::new(),
             epoch: None,
-            failure: LogFailure::default(),
+            status: LogStatus::default(),
             failed: false,
             interrupter,
         }
     }
 
-    /// Where the first write error, if any, will be found after the run.
-    pub(crate) fn failure(&self) -> LogFailure {
-        self.failure.clone()
+    /// Where the end of the logging and its first write error, if any, will be found.
+    pub(crate) fn status(&self) -> LogStatus {
+        self.status.clone()
     }
 
     /// `<directory>/<split>[/<tag>]/epoch-<epoch>/<Name>.log`, as Burn lays them out.
@@ -94,7 +115,7 @@ impl MetricFiles {
     fn fail(&mut self, path: PathBuf, error: io::Error) {
         self.failed = true;
         self.open.clear();
-        if self.failure.record(path, error) {
+        if self.status.record(path, error) {
             self.interrupter
                 .stop(Some("the metric logs could not be written"));
         }
@@ -198,6 +219,7 @@ impl MetricLogger for MetricFiles {
 impl Drop for MetricFiles {
     fn drop(&mut self) {
         self.close_all();
+        self.status.close();
     }
 }
 
@@ -260,15 +282,38 @@ mod tests {
         std::fs::write(dir.path().join("train"), "in the way").unwrap();
         let interrupter = Interrupter::new();
         let mut logger = MetricFiles::new(dir.path(), interrupter.clone());
-        let failure = logger.failure();
+        let status = logger.status();
         let loss = definition("Loss");
         logger.log_metric_definition(loss.clone());
         logger.log(update(&loss, 0.5), 1, &Split::Train);
         logger.log(update(&loss, 0.25), 1, &Split::Train);
         drop(logger);
         assert!(interrupter.should_stop());
-        let (path, _error) = failure.take().expect("the failure is recorded");
+        let (closed, failure) = status.finish(Duration::ZERO);
+        assert!(closed);
+        let (path, _error) = failure.expect("the failure is recorded");
         assert_eq!(path, dir.path().join("train/epoch-1/Loss.log"));
+    }
+
+    #[test]
+    fn the_status_waits_for_the_logger_to_close_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut logger = MetricFiles::new(dir.path(), Interrupter::new());
+        let status = logger.status();
+        let loss = definition("Loss");
+        logger.log_metric_definition(loss.clone());
+        logger.log(update(&loss, 0.5), 1, &Split::Valid);
+        assert!(!status.finish(Duration::ZERO).0, "still open");
+        // Burn drops its loggers on a thread of its own.
+        let dropper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(logger);
+        });
+        let (closed, failure) = status.finish(Duration::from_secs(30));
+        assert!(closed && failure.is_none());
+        let path = dir.path().join("valid/epoch-1/Loss.log");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "0.5\n");
+        dropper.join().unwrap();
     }
 
     #[test]

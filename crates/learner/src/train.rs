@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use burn::prelude::*;
 use burn::train::checkpoint::KeepLastNCheckpoints;
@@ -137,7 +138,7 @@ pub fn train(
 
     // Burn's own metric logger panics (and may abort the process) when a write fails.
     let metric_files = MetricFiles::new(artifacts.root(), interrupter.clone());
-    let log_failure = metric_files.failure();
+    let log_status = metric_files.status();
     let mut training = SupervisedTraining::new(
         artifacts.root(),
         Arc::new(train_loader),
@@ -203,7 +204,7 @@ pub fn train(
         config.scheduler(iterations_per_epoch)?,
     );
     // Burn's checkpointers report write errors through the interrupter and the metric logs
-    // through `log_failure`; a panic left in Burn's loop still becomes an error, not a wall of
+    // through `log_status`; a panic left in Burn's loop still becomes an error, not a wall of
     // thread panics.
     let result = crate::backend::quietly(|| training.launch(learner)).map_err(|message| {
         let message = format!("Burn's training loop panicked: {message}");
@@ -211,7 +212,10 @@ pub fn train(
     })?;
     // Dropping the renderer closes the dashboard and gives the terminal back.
     drop(result.renderer);
-    if let Some((path, source)) = log_failure.take() {
+    // Burn closes the metric logs on a thread of its own, after `launch` returns: wait for them
+    // (curves.png reads them). A minute is far more than it takes; past it, carry on.
+    let (_closed, log_failure) = log_status.finish(Duration::from_secs(60));
+    if let Some((path, source)) = log_failure {
         return Err(on_full_disk(
             &artifacts,
             LearnerError::Write { path, source },
