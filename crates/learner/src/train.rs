@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use burn::lr_scheduler::LrSchedulerRecord;
+use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::store::{Aggregate, Direction, Split};
@@ -117,6 +119,10 @@ pub fn train(
         .with_bias(config.model.bias)
         .with_head(config.model.head);
     model_config.validate()?;
+    if let Some(epoch) = resume_from {
+        // Burn panics on a checkpoint it cannot read; find a damaged one before it does.
+        check_checkpoints(&artifacts, epoch, &model_config, &device)?;
+    }
     let interrupter = Interrupter::new();
     let classifier = Classifier::new(seeded_init(&model_config, &autodiff, config.seed))
         .with_divergence_guard(interrupter.clone());
@@ -427,6 +433,59 @@ fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, 
     Ok(last)
 }
 
+/// The model of `epoch`'s checkpoint.
+fn load_checkpoint(
+    artifacts: &ArtifactDir,
+    epoch: usize,
+    model_config: &LogisticRegressionConfig,
+    device: &Device,
+) -> Result<Classifier, LearnerError> {
+    let path = artifacts.checkpoint_model_path(epoch);
+    Classifier::new(model_config.init(device))
+        .try_load_file(&path)
+        .map_err(|err| damaged_checkpoint(artifacts, epoch, path, err))
+}
+
+/// Reads every checkpoint's model and the optimizer and scheduler `resume_from` continues with,
+/// so that a damaged file is an error naming it before training starts, not a panic in Burn's
+/// loop or a failure after it.
+fn check_checkpoints(
+    artifacts: &ArtifactDir,
+    resume_from: usize,
+    model_config: &LogisticRegressionConfig,
+    device: &Device,
+) -> Result<(), LearnerError> {
+    for epoch in artifacts.checkpoint_epochs() {
+        load_checkpoint(artifacts, epoch, model_config, device)?;
+    }
+    let dir = artifacts.checkpoint_dir();
+    let optimizer = dir.join(format!("optim-{resume_from}.bpk"));
+    OptimizerRecord::load(&optimizer)
+        .map_err(|err| damaged_checkpoint(artifacts, resume_from, optimizer, err))?;
+    let scheduler = dir.join(format!("scheduler-{resume_from}.bpk"));
+    LrSchedulerRecord::load(&scheduler)
+        .map_err(|err| damaged_checkpoint(artifacts, resume_from, scheduler, err))?;
+    Ok(())
+}
+
+fn damaged_checkpoint(
+    artifacts: &ArtifactDir,
+    epoch: usize,
+    path: PathBuf,
+    err: impl std::fmt::Display,
+) -> LearnerError {
+    LearnerError::ReadArtifact {
+        path,
+        problem: format!(
+            "the checkpoint of epoch {epoch} is damaged ({err}); delete its three files \
+             (model-{epoch}.bpk, optim-{epoch}.bpk and scheduler-{epoch}.bpk in {}), then run \
+             again with --resume, which continues from the last complete checkpoint left, or \
+             with --overwrite to start afresh",
+            artifacts.checkpoint_dir().display()
+        ),
+    }
+}
+
 /// Validation and test figures of every epoch's checkpoint, with the training seconds this
 /// process had spent by the end of the epochs it ran.
 fn history(
@@ -442,13 +501,7 @@ fn history(
         .checkpoint_epochs()
         .into_iter()
         .map(|epoch| {
-            let path = artifacts.checkpoint_model_path(epoch);
-            let checkpoint = Classifier::new(model_config.init(device))
-                .try_load_file(&path)
-                .map_err(|err| LearnerError::ReadArtifact {
-                    path,
-                    problem: err.to_string(),
-                })?;
+            let checkpoint = load_checkpoint(artifacts, epoch, model_config, device)?;
             let validation = evaluate(
                 &checkpoint.model,
                 &data.validation,

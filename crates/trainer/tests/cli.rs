@@ -16,6 +16,19 @@ fn trainer() -> Command {
     command
 }
 
+/// `trainer train --progress plain ARGS --data-dir MNIST --artifacts ARTIFACTS`.
+fn train_plain(mnist: &Path, artifacts: &Path, args: &[&str]) -> Command {
+    let mut command = trainer();
+    command
+        .args(["train", "--progress", "plain"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(mnist)
+        .arg("--artifacts")
+        .arg(artifacts);
+    command
+}
+
 fn run(command: &mut Command) -> (Output, String, String) {
     let output = command.output().expect("trainer runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -454,6 +467,65 @@ fn a_diverging_run_stops_with_the_cause_named() {
     );
 }
 
+/// A damaged checkpoint is found before training resumes: an error naming the file and what to
+/// delete, not a panic in Burn's loop; once deleted, the run resumes from the checkpoint before.
+#[test]
+fn a_damaged_checkpoint_is_named_before_resuming() {
+    let Some(mnist) = mnist_dir("a_damaged_checkpoint_is_named_before_resuming") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("run");
+    let train = |extra: &[&str]| {
+        run(&mut train_plain(
+            &mnist,
+            &artifacts,
+            &[&["--epochs", "3"], extra].concat(),
+        ))
+    };
+    let (output, _, stderr) = train(&[]);
+    assert!(output.status.success(), "{stderr}");
+    // As if the run had been killed before its summary, with its last checkpoint cut short.
+    std::fs::remove_file(artifacts.join("summary.json")).unwrap();
+    let checkpoint = artifacts.join("checkpoint");
+    for damaged in ["model-3.bpk", "optim-3.bpk", "scheduler-3.bpk"] {
+        let kept = std::fs::read(checkpoint.join(damaged)).unwrap();
+        // Cut inside the header (the scheduler's file is mostly padding after it).
+        std::fs::write(checkpoint.join(damaged), &kept[..20]).unwrap();
+        let (output, stdout, stderr) = train(&["--resume"]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{damaged}: {stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{damaged}: the checkpoint of epoch 3 is damaged")),
+            "{damaged}: {stderr}"
+        );
+        assert!(stderr.contains("delete its three files"), "{stderr}");
+        assert!(
+            !stderr.contains("PANIC") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+        std::fs::write(checkpoint.join(damaged), kept).unwrap();
+    }
+    // An earlier damaged checkpoint is found too (the history reads every one).
+    std::fs::write(checkpoint.join("model-1.bpk"), b"not a burnpack file").unwrap();
+    let (output, _, stderr) = train(&["--resume"]);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the checkpoint of epoch 1 is damaged"),
+        "{stderr}"
+    );
+    // Deleting what the message names lets the run go on.
+    for name in ["model-1.bpk", "optim-1.bpk", "scheduler-1.bpk"] {
+        std::fs::remove_file(checkpoint.join(name)).unwrap();
+    }
+    let (output, _, stderr) = train(&["--resume"]);
+    assert!(output.status.success(), "{stderr}");
+    assert!(artifacts.join("summary.json").exists());
+}
+
 /// Kill -9 at pseudo-random moments, resume each time from the last complete checkpoint: the
 /// run ends where an uninterrupted one does, and no artifact is ever left half-written.
 #[test]
@@ -462,17 +534,7 @@ fn killed_runs_resume_to_the_same_result() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let train = |artifacts: &Path, extra: &[&str]| {
-        let mut command = trainer();
-        command
-            .args(["train", "--progress", "plain"])
-            .args(extra)
-            .arg("--data-dir")
-            .arg(&mnist)
-            .arg("--artifacts")
-            .arg(artifacts);
-        command
-    };
+    let train = |artifacts: &Path, extra: &[&str]| train_plain(&mnist, artifacts, extra);
     let accuracy = |artifacts: &Path| -> f64 {
         let summary: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap())
@@ -562,12 +624,7 @@ fn sigint_stops_a_plain_run_cleanly() {
     };
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("run");
-    let child = trainer()
-        .args(["train", "--progress", "plain", "--epochs", "1000"])
-        .arg("--data-dir")
-        .arg(&mnist)
-        .arg("--artifacts")
-        .arg(&artifacts)
+    let child = train_plain(&mnist, &artifacts, &["--epochs", "1000"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -639,13 +696,11 @@ fn a_full_disk_is_a_clear_error_and_the_run_can_finish() {
         let _unmount = Unmount(dir.path());
         let artifacts = dir.path().join("run");
         let train = |extra: &[&str]| {
-            run(trainer()
-                .args(["train", "--progress", "plain", "--epochs", "5"])
-                .args(extra)
-                .arg("--data-dir")
-                .arg(&mnist)
-                .arg("--artifacts")
-                .arg(&artifacts))
+            run(&mut train_plain(
+                &mnist,
+                &artifacts,
+                &[&["--epochs", "5"], extra].concat(),
+            ))
         };
         let (output, stdout, stderr) = train(&[]);
         assert_eq!(output.status.code(), Some(1), "{size}: {stdout}\n{stderr}");
