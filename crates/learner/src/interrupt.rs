@@ -1,10 +1,12 @@
-//! Ctrl-C stops a run cleanly, in the dashboard as in plain mode.
+//! Ctrl-C (SIGINT) and SIGTERM stop a run cleanly, in the dashboard as in plain mode.
 //!
 //! Burn's dashboard puts the terminal in raw mode, where Ctrl-C is only a key press and its
 //! dashboard ignores it (only `q` opens its quit menu). While training, a watcher thread
 //! therefore re-enables the terminal's signal keys (`ISIG`) and turns SIGINT into a call to
 //! Burn's [`Interrupter`]: the current iteration ends, the last complete epoch's checkpoint stays
-//! on disk, and the run is saved as interrupted. A second Ctrl-C exits at once (status 130).
+//! on disk, and the run is saved as interrupted. SIGTERM (`kill`, `docker stop`, a job
+//! scheduler) does the same. A second signal exits at once (status 130 for SIGINT, 143 for
+//! SIGTERM).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +15,7 @@ use std::time::Duration;
 
 use burn::train::Interrupter;
 
-/// While alive, Ctrl-C stops the training through the interrupter.
+/// While alive, Ctrl-C and SIGTERM stop the training through the interrupter.
 #[derive(Debug)]
 pub(crate) struct CtrlC {
     done: Arc<AtomicBool>,
@@ -30,16 +32,28 @@ impl CtrlC {
     pub(crate) fn install(interrupter: Interrupter, raw_terminal: bool) -> Option<Self> {
         #[cfg(unix)]
         {
-            use signal_hook::consts::SIGINT;
+            use signal_hook::consts::{SIGINT, SIGTERM};
             use signal_hook::flag;
             let pressed = Arc::new(AtomicBool::new(false));
-            // First registered, first run: a second Ctrl-C (flag already set) exits at once.
-            let shutdown =
-                flag::register_conditional_shutdown(SIGINT, 130, pressed.clone()).ok()?;
-            let Ok(set) = flag::register(SIGINT, pressed.clone()) else {
-                signal_hook::low_level::unregister(shutdown);
-                return None;
-            };
+            let mut handlers = Vec::new();
+            for signal in [SIGINT, SIGTERM] {
+                // First registered, first run: a second signal (flag already set) exits at once.
+                let registered =
+                    flag::register_conditional_shutdown(signal, 128 + signal, pressed.clone())
+                        .and_then(|shutdown| {
+                            handlers.push(shutdown);
+                            flag::register(signal, pressed.clone())
+                        });
+                match registered {
+                    Ok(set) => handlers.push(set),
+                    Err(_) => {
+                        for id in handlers {
+                            signal_hook::low_level::unregister(id);
+                        }
+                        return None;
+                    }
+                }
+            }
             let done = Arc::new(AtomicBool::new(false));
             let watching = done.clone();
             let stopped = Arc::new(AtomicBool::new(false));
@@ -54,7 +68,7 @@ impl CtrlC {
                         }
                         if !sent && pressed.load(Ordering::SeqCst) {
                             seen.store(true, Ordering::SeqCst);
-                            interrupter.stop(Some("Ctrl-C"));
+                            interrupter.stop(Some("Ctrl-C or SIGTERM"));
                             sent = true;
                         }
                         // Burn's dashboard resets the interrupter when training ends, which
@@ -70,7 +84,7 @@ impl CtrlC {
                 done,
                 stopped,
                 watcher,
-                handlers: vec![shutdown, set],
+                handlers,
             })
         }
         #[cfg(not(unix))]
@@ -80,8 +94,8 @@ impl CtrlC {
         }
     }
 
-    /// Whether the run was asked to stop (Ctrl-C, or the dashboard's quit menu) while this
-    /// watcher ran.
+    /// Whether the run was asked to stop (Ctrl-C, SIGTERM, or the dashboard's quit menu) while
+    /// this watcher ran.
     pub(crate) fn saw_stop(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }

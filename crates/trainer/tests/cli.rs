@@ -619,7 +619,17 @@ fn killed_runs_resume_to_the_same_result() {
 /// Ctrl-C (SIGINT) in plain mode stops the run cleanly too: exit 0, saved as interrupted.
 #[test]
 fn sigint_stops_a_plain_run_cleanly() {
-    let Some(mnist) = mnist_dir("sigint_stops_a_plain_run_cleanly") else {
+    stops_cleanly_on("-INT");
+}
+
+/// SIGTERM (`kill`, `docker stop`, a job scheduler) stops the run cleanly as Ctrl-C does.
+#[test]
+fn sigterm_stops_a_plain_run_cleanly() {
+    stops_cleanly_on("-TERM");
+}
+
+fn stops_cleanly_on(signal: &str) {
+    let Some(mnist) = mnist_dir(&format!("{signal} stops a plain run cleanly")) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -629,7 +639,7 @@ fn sigint_stops_a_plain_run_cleanly() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the first complete checkpoint, then press "Ctrl-C".
+    // Wait for the first complete checkpoint, then send the signal.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while !artifacts.join("checkpoint/scheduler-1.bpk").is_file() {
         assert!(
@@ -639,14 +649,14 @@ fn sigint_stops_a_plain_run_cleanly() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(output.status.success(), "{signal}: {stdout}\n{stderr}");
     assert!(
         stdout.contains("training was interrupted; continue it with --resume"),
         "{stdout}"
