@@ -188,8 +188,8 @@ pub fn train(
         ProgressMode::Dashboard => true,
         ProgressMode::Plain | ProgressMode::Quiet => false,
     };
-    // Ctrl-C and SIGTERM stop the run cleanly (and works under the dashboard's raw mode); not in quiet
-    // mode, which is for library use, where the application owns its signals.
+    // Ctrl-C and SIGTERM stop the run cleanly (Ctrl-C under the dashboard's raw mode too); not
+    // in quiet mode, which is for library use, where the application owns its signals.
     let ctrl_c = (options.progress != ProgressMode::Quiet)
         .then(|| CtrlC::install(interrupter.clone(), dashboard))
         .flatten();
