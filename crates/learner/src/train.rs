@@ -219,8 +219,8 @@ pub fn train(
     // Dropping the renderer closes the dashboard and gives the terminal back.
     drop(result.renderer);
     // Burn closes the metric logs on a thread of its own, after `launch` returns: wait for them
-    // (curves.png reads them). A minute is far more than it takes; past it, carry on.
-    let (_closed, log_failure) = log_status.finish(Duration::from_secs(60));
+    // (curves.png reads them). Ten seconds is far more than it takes; past them, carry on.
+    let (_closed, log_failure) = log_status.finish(Duration::from_secs(10));
     if let Some((path, source)) = log_failure {
         return Err(on_full_disk(
             &artifacts,
