@@ -34,10 +34,7 @@ pub struct PredictArgs {
 /// command fail at the end.
 pub fn run(args: PredictArgs) -> Result<()> {
     let artifacts = ArtifactDir::new(&args.artifacts);
-    let backend = match args.backend {
-        Some(kind) => kind,
-        None => BackendKind::preferred()?,
-    };
+    let backend = crate::pick_backend(args.backend)?;
     let device = backend.device()?;
     let model = artifacts.load_model(&device)?;
     let class_names = match artifacts.load_config() {
