@@ -235,10 +235,10 @@ impl ArtifactDir {
                     .parse()
                     .ok()
             })
-            .filter(|epoch| {
+            .filter(|&epoch| {
                 ["optim", "scheduler"]
                     .iter()
-                    .all(|part| dir.join(format!("{part}-{epoch}.bpk")).is_file())
+                    .all(|part| self.checkpoint_path(part, epoch).is_file())
             })
             .collect();
         epochs.sort_unstable();
@@ -247,7 +247,13 @@ impl ArtifactDir {
 
     /// The model checkpoint file of `epoch`.
     pub fn checkpoint_model_path(&self, epoch: usize) -> PathBuf {
-        self.checkpoint_dir().join(format!("model-{epoch}.bpk"))
+        self.checkpoint_path("model", epoch)
+    }
+
+    /// The checkpoint file of `epoch` for `part` (`model`, `optim` or `scheduler`), as Burn's
+    /// checkpointers name them.
+    pub fn checkpoint_path(&self, part: &str, epoch: usize) -> PathBuf {
+        self.checkpoint_dir().join(format!("{part}-{epoch}.bpk"))
     }
 
     /// Reads `config.json`.

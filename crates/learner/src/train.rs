@@ -458,11 +458,10 @@ fn check_checkpoints(
     for epoch in artifacts.checkpoint_epochs() {
         load_checkpoint(artifacts, epoch, model_config, device)?;
     }
-    let dir = artifacts.checkpoint_dir();
-    let optimizer = dir.join(format!("optim-{resume_from}.bpk"));
+    let optimizer = artifacts.checkpoint_path("optim", resume_from);
     OptimizerRecord::load(&optimizer)
         .map_err(|err| damaged_checkpoint(artifacts, resume_from, optimizer, err))?;
-    let scheduler = dir.join(format!("scheduler-{resume_from}.bpk"));
+    let scheduler = artifacts.checkpoint_path("scheduler", resume_from);
     LrSchedulerRecord::load(&scheduler)
         .map_err(|err| damaged_checkpoint(artifacts, resume_from, scheduler, err))?;
     Ok(())
