@@ -24,7 +24,7 @@ use crate::interrupt::CtrlC;
 use crate::metric_log::MetricFiles;
 use crate::{
     ArtifactDir, BackendKind, Classifier, ConfigError, EvalReport, Evaluation, HistoryEntry,
-    LearnerError, PlainRenderer, Summary, ValidConfig, evaluate, plots,
+    LearnerError, PlainRenderer, Summary, ValidConfig, evaluate, plots, write_atomic,
 };
 
 /// How training progress is shown.
@@ -348,12 +348,14 @@ fn save_results(
 ) -> Result<(), LearnerError> {
     artifacts.save_model(model)?;
     artifacts.save_report(report)?;
-    model
-        .save_pytorch_safetensors(artifacts.safetensors_path())
+    // Through the artifacts' own atomic writer, which keeps the io error (a full disk) as it is.
+    let safetensors = model
+        .to_pytorch_safetensors()
         .map_err(|err| LearnerError::Write {
             path: artifacts.safetensors_path(),
             source: std::io::Error::other(err.reason),
         })?;
+    write_atomic(&artifacts.safetensors_path(), &safetensors)?;
     plots::save_curves(artifacts, summary, &artifacts.picture_path("curves.png"))?;
     plots::save_weights(
         model,
