@@ -68,6 +68,18 @@ impl LogStatus {
     }
 }
 
+/// The log of metric `name` for `epoch` of `split` in a run's folder `directory`:
+/// `<directory>/<split>[/<tag>]/epoch-<epoch>/<Name>.log`, as Burn lays them out.
+pub(crate) fn log_path(directory: &Path, name: &str, epoch: usize, split: &Split) -> PathBuf {
+    let mut directory = directory.join(split.to_string());
+    if let Split::Test(Some(tag)) = split {
+        directory = directory.join(tag.trim().replace(' ', "-").to_lowercase());
+    }
+    directory
+        .join(format!("epoch-{epoch}"))
+        .join(format!("{}.log", name.replace(' ', "_")))
+}
+
 /// A [`MetricLogger`] writing Burn's metric log files that reports write errors instead of
 /// panicking.
 pub(crate) struct MetricFiles {
@@ -101,15 +113,8 @@ impl MetricFiles {
         self.status.clone()
     }
 
-    /// `<directory>/<split>[/<tag>]/epoch-<epoch>/<Name>.log`, as Burn lays them out.
     fn path(&self, name: &str, epoch: usize, split: &Split) -> PathBuf {
-        let mut directory = self.directory.join(split.to_string());
-        if let Split::Test(Some(tag)) = split {
-            directory = directory.join(tag.trim().replace(' ', "-").to_lowercase());
-        }
-        directory
-            .join(format!("epoch-{epoch}"))
-            .join(format!("{}.log", name.replace(' ', "_")))
+        log_path(&self.directory, name, epoch, split)
     }
 
     fn fail(&mut self, path: PathBuf, error: io::Error) {

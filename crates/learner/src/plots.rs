@@ -7,11 +7,13 @@
 use std::path::Path;
 use std::sync::Once;
 
+use burn::train::metric::store::Split;
 use model::LogisticRegression;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
+use crate::metric_log::log_path;
 use crate::{ArtifactDir, EvalReport, LearnerError, Summary, write_atomic};
 
 static FONT: Once = Once::new();
@@ -51,21 +53,17 @@ fn render(
     write_atomic(path, &png.into_inner())
 }
 
-/// One value per epoch of a metric from Burn's metric logs (`<split>/epoch-N/<Metric>.log`,
+/// One value per epoch of a metric from the metric logs (`<split>/epoch-N/<Metric>.log`,
 /// whose last line is `<value>,final`).
 fn burn_metric(
     artifacts: &ArtifactDir,
-    split: &str,
+    split: Split,
     metric: &str,
     epochs: usize,
 ) -> Vec<(f64, f64)> {
     (1..=epochs)
         .filter_map(|epoch| {
-            let file = artifacts
-                .root()
-                .join(split)
-                .join(format!("epoch-{epoch}"))
-                .join(format!("{metric}.log"));
+            let file = log_path(artifacts.root(), metric, epoch, &split);
             let text = std::fs::read_to_string(file).ok()?;
             let value = text
                 .lines()
@@ -86,10 +84,10 @@ pub fn save_curves(
     path: &Path,
 ) -> Result<(), LearnerError> {
     let epochs = summary.epochs.max(1);
-    let train_loss = burn_metric(artifacts, "train", "Loss", epochs);
-    let valid_loss = burn_metric(artifacts, "valid", "Loss", epochs);
-    let train_accuracy = burn_metric(artifacts, "train", "Accuracy", epochs);
-    let valid_accuracy = burn_metric(artifacts, "valid", "Accuracy", epochs);
+    let train_loss = burn_metric(artifacts, Split::Train, "Loss", epochs);
+    let valid_loss = burn_metric(artifacts, Split::Valid, "Loss", epochs);
+    let train_accuracy = burn_metric(artifacts, Split::Train, "Accuracy", epochs);
+    let valid_accuracy = burn_metric(artifacts, Split::Valid, "Accuracy", epochs);
     let history = |value: fn(&crate::HistoryEntry) -> f64| -> Vec<(f64, f64)> {
         summary
             .history
@@ -355,4 +353,26 @@ pub fn save_weights(
             Ok(())
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_read_the_final_value_of_each_epoch_from_the_metric_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = ArtifactDir::new(dir.path());
+        for (epoch, text) in [(1, "0.9\n0.7\n0.5,final\n"), (3, "0.4\n0.25,final\n")] {
+            let path = log_path(dir.path(), "Loss", epoch, &Split::Valid);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        // Epoch 2 has no log (a run killed before it was written): its point is left out.
+        assert_eq!(
+            burn_metric(&artifacts, Split::Valid, "Loss", 3),
+            vec![(1.0, 0.5), (3.0, 0.25)]
+        );
+        assert!(burn_metric(&artifacts, Split::Train, "Loss", 3).is_empty());
+    }
 }
