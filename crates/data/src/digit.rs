@@ -20,16 +20,14 @@ const INK: f64 = 0.25;
 
 /// Reads an image file and turns it into a `rows x cols` MNIST-style digit, row by row.
 pub fn load_digit(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, DataError> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let image = image::ImageReader::open(path)
-        .map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
+        .map_err(io)?
         .with_guessed_format()
-        .map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
+        .map_err(io)?
         .decode()
         .map_err(|err| DataError::BadImage {
             path: path.to_path_buf(),

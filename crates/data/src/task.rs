@@ -85,28 +85,25 @@ impl Task {
     pub fn apply(self, set: &ImageSet) -> ImageSet {
         match self {
             Task::AllClasses => set.clone(),
-            Task::AgainstRest { positive } => {
-                let labels = set
-                    .labels()
-                    .iter()
-                    .map(|&label| u8::from(label == positive))
-                    .collect();
-                set.with_labels(labels)
-            }
+            Task::AgainstRest { positive } => positive_or_not(set, positive),
             Task::Pair { positive, negative } => {
                 let kept: Vec<usize> = (0..set.len())
                     .filter(|&i| set.label(i) == positive || set.label(i) == negative)
                     .collect();
-                let subset = set.select(&kept);
-                let labels = subset
-                    .labels()
-                    .iter()
-                    .map(|&label| u8::from(label == positive))
-                    .collect();
-                subset.with_labels(labels)
+                positive_or_not(&set.select(&kept), positive)
             }
         }
     }
+}
+
+/// `set` relabelled 1 for the images of `positive`, 0 for the others.
+fn positive_or_not(set: &ImageSet, positive: u8) -> ImageSet {
+    let labels = set
+        .labels()
+        .iter()
+        .map(|&label| u8::from(label == positive))
+        .collect();
+    set.with_labels(labels)
 }
 
 impl fmt::Display for Task {
