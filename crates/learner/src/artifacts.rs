@@ -11,7 +11,7 @@
 //!   model.safetensors  the weights in PyTorch's nn.Linear layout
 //!   curves.png confusion.png weights.png   pictures of the run
 //!   experiment.log  Burn's log
-//!   train/ valid/   Burn's metric logs, one folder per epoch
+//!   train/ valid/   metric logs in Burn's layout, one folder per epoch
 //!   checkpoint/     Burn's checkpoints (model, optimizer, scheduler) of every epoch
 //! ```
 

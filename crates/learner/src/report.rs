@@ -42,7 +42,8 @@ pub struct EvalReport {
     pub count: usize,
     /// Accuracy, in `[0, 1]`.
     pub accuracy: f64,
-    /// Mean cross-entropy.
+    /// Mean loss: cross-entropy for a softmax head, binary cross-entropy for the sigmoid heads
+    /// (see [`Evaluation::loss`]).
     pub loss: f64,
     /// Mean of the per-class F1 scores.
     pub macro_f1: f64,

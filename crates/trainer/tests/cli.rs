@@ -552,10 +552,9 @@ fn killed_runs_resume_to_the_same_result() {
     let mut kills = 0;
     let mut finished = false;
     for attempt in 0..30 {
-        let checkpoints = std::fs::read_dir(artifacts.join("checkpoint"))
-            .map(|entries| entries.count())
-            .unwrap_or(0);
-        let extra: &[&str] = if checkpoints == 0 {
+        // Complete checkpoints only: a kill can fall between the three files of one.
+        let checkpoints = learner::ArtifactDir::new(&artifacts).checkpoint_epochs();
+        let extra: &[&str] = if checkpoints.is_empty() {
             &["--overwrite"]
         } else {
             &["--resume"]
@@ -575,10 +574,7 @@ fn killed_runs_resume_to_the_same_result() {
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap(); // SIGKILL
                 kills += 1;
-                eprintln!(
-                    "killed after {delay:?} ({} checkpoint files before)",
-                    checkpoints
-                );
+                eprintln!("killed after {delay:?} (complete checkpoints before: {checkpoints:?})");
             }
         }
         let output = child.wait_with_output().unwrap();

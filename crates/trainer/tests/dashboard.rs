@@ -132,15 +132,11 @@ fn summary(artifacts: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap()).unwrap()
 }
 
+/// Complete checkpoints in the run's folder.
 fn checkpoints(artifacts: &Path) -> usize {
-    std::fs::read_dir(artifacts.join("checkpoint"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with("model-"))
-                .count()
-        })
-        .unwrap_or(0)
+    learner::ArtifactDir::new(artifacts)
+        .checkpoint_epochs()
+        .len()
 }
 
 /// The dashboard shows the metrics and the progress; `q` then `s` stops the run, which leaves
