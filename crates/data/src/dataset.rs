@@ -89,12 +89,15 @@ impl std::str::FromStr for DatasetKind {
 
 /// Labelled images kept compactly in memory: one contiguous `u8` buffer of pixels and one of
 /// labels, shared (cheap to clone) between data loaders.
+///
+/// The buffers are `Arc<Vec<u8>>` rather than `Arc<[u8]>`: turning a `Vec` into an `Arc<[u8]>`
+/// copies it into a new allocation, which would double the peak memory of loading MNIST.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ImageSet {
     rows: usize,
     cols: usize,
-    pixels: Arc<[u8]>,
-    labels: Arc<[u8]>,
+    pixels: Arc<Vec<u8>>,
+    labels: Arc<Vec<u8>>,
 }
 
 impl fmt::Debug for ImageSet {
@@ -138,8 +141,8 @@ impl ImageSet {
         Ok(Self {
             rows,
             cols,
-            pixels: pixels.into(),
-            labels: labels.into(),
+            pixels: Arc::new(pixels),
+            labels: Arc::new(labels),
         })
     }
 
@@ -205,29 +208,45 @@ impl ImageSet {
     pub fn with_labels(&self, labels: Vec<u8>) -> ImageSet {
         assert_eq!(labels.len(), self.len(), "one label per image");
         Self {
-            labels: labels.into(),
+            labels: Arc::new(labels),
             ..self.clone()
         }
     }
 
-    /// A new set holding copies of the images at `indices`, in that order.
+    /// A new set holding copies of the images at `indices`, in that order; an error naming the
+    /// size when the memory for it cannot be had.
     ///
     /// # Panics
     ///
     /// If an index is out of range.
-    pub fn select(&self, indices: &[usize]) -> ImageSet {
-        let mut pixels = Vec::with_capacity(indices.len() * self.image_size());
-        let mut labels = Vec::with_capacity(indices.len());
+    pub fn select(&self, indices: &[usize]) -> Result<ImageSet, DataError> {
+        let bytes = indices.len() * self.image_size();
+        let out_of_memory = |_| DataError::OutOfMemory {
+            what: format!(
+                "a copy of {} images of {}x{} (splitting off the validation set, or a task's \
+                 classes)",
+                indices.len(),
+                self.rows,
+                self.cols
+            ),
+            bytes: bytes as u64 + indices.len() as u64,
+        };
+        let mut pixels = Vec::new();
+        pixels.try_reserve_exact(bytes).map_err(out_of_memory)?;
+        let mut labels = Vec::new();
+        labels
+            .try_reserve_exact(indices.len())
+            .map_err(out_of_memory)?;
         for &index in indices {
             pixels.extend_from_slice(self.image(index));
             labels.push(self.label(index));
         }
-        Self {
+        Ok(Self {
             rows: self.rows,
             cols: self.cols,
-            pixels: pixels.into(),
-            labels: labels.into(),
-        }
+            pixels: Arc::new(pixels),
+            labels: Arc::new(labels),
+        })
     }
 }
 
@@ -320,14 +339,16 @@ impl Mnist {
             });
         }
         let (train, validation) = split_validation(&train, split)?;
-        Ok(Self {
+        let mnist = Self {
             kind,
             train,
             validation,
             test,
             source,
             task: Task::AllClasses,
-        })
+        };
+        mnist.ensure_not_empty()?;
+        Ok(mnist)
     }
 
     /// The splits relabelled for `task` (see [`Task::apply`]); an error when the task names
@@ -340,13 +361,45 @@ impl Mnist {
                 reason: format!("the data is already relabelled for the task {}", self.task),
             });
         }
-        Ok(Self {
-            train: task.apply(&self.train),
-            validation: task.apply(&self.validation),
-            test: task.apply(&self.test),
+        let mnist = Self {
+            train: task.apply(&self.train)?,
+            validation: task.apply(&self.validation)?,
+            test: task.apply(&self.test)?,
             task,
             ..self
-        })
+        };
+        mnist.ensure_not_empty()?;
+        Ok(mnist)
+    }
+
+    /// An error naming the first empty split: a model cannot be trained on, chosen with or
+    /// reported on no images, and a figure measured on none would be made up.
+    pub fn ensure_not_empty(&self) -> Result<(), DataError> {
+        let task = match self.task {
+            Task::AllClasses => String::new(),
+            task => format!(" of the task {task}"),
+        };
+        for (split, set, fix) in [
+            (
+                "training",
+                &self.train,
+                "give a training file with more images",
+            ),
+            (
+                "validation",
+                &self.validation,
+                "raise validation.size, or set validation.seed to draw it at random",
+            ),
+            ("test", &self.test, "give a test file that holds images"),
+        ] {
+            if set.is_empty() {
+                return Err(DataError::EmptySet {
+                    split,
+                    hint: format!(": it has no images{task}; {fix}"),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Pixels per image: the model's input size.
@@ -406,5 +459,5 @@ pub fn split_validation(
     // Keep the original file order inside each part.
     train.sort_unstable();
     validation.sort_unstable();
-    Ok((all.select(&train), all.select(&validation)))
+    Ok((all.select(&train)?, all.select(&validation)?))
 }

@@ -18,30 +18,72 @@ const BOX: f64 = 20.0 / 28.0;
 /// A pixel is part of a stroke when it is at least this bright relative to the brightest one.
 const INK: f64 = 0.25;
 
+/// Largest picture file read, in bytes.
+pub const MAX_PICTURE_BYTES: u64 = 64 << 20;
+/// Largest picture side accepted, in pixels; bigger pictures are refused before they are
+/// decoded (a PNG of 30000x30000 pixels compresses to kilobytes but decodes to gigabytes).
+pub const MAX_PICTURE_SIDE: u32 = 8192;
+
 /// Reads an image file and turns it into a `rows x cols` MNIST-style digit, row by row.
+///
+/// Only a regular file of at most [`MAX_PICTURE_BYTES`] is read (a FIFO or a device would
+/// block or never end).
 pub fn load_digit(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, DataError> {
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let image = image::ImageReader::open(path)
-        .map_err(io)?
-        .with_guessed_format()
-        .map_err(io)?
-        .decode()
-        .map_err(|err| DataError::BadImage {
-            path: path.to_path_buf(),
-            reason: err.to_string(),
-        })?;
+    let bytes = crate::read_regular_file(path, MAX_PICTURE_BYTES, "a picture")?;
+    digit_from_bytes(&bytes, path, rows, cols)
+}
+
+/// Decodes a picture held in memory (PNG, JPEG, BMP, GIF or WebP, found from its content) and
+/// turns it into a `rows x cols` MNIST-style digit; `name` labels the errors.
+pub fn digit_from_bytes(
+    bytes: &[u8],
+    name: &Path,
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<u8>, DataError> {
+    let image = decode_picture(bytes, name)?;
     mnist_style(&image, rows, cols).ok_or_else(|| DataError::BlankImage {
-        path: path.to_path_buf(),
+        path: name.to_path_buf(),
     })
+}
+
+/// Decodes a picture, refusing sides above [`MAX_PICTURE_SIDE`] before decoding it.
+fn decode_picture(bytes: &[u8], name: &Path) -> Result<DynamicImage, DataError> {
+    let bad = |reason: String| DataError::BadImage {
+        path: name.to_path_buf(),
+        reason,
+    };
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|err| bad(err.to_string()))?;
+    if reader.format().is_none() {
+        return Err(bad("its content is not a known picture format".to_string()));
+    }
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|err| bad(err.to_string()))?;
+    if width > MAX_PICTURE_SIDE || height > MAX_PICTURE_SIDE {
+        return Err(DataError::ImageTooLarge {
+            path: name.to_path_buf(),
+            width,
+            height,
+            limit: MAX_PICTURE_SIDE,
+        });
+    }
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|err| bad(err.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PICTURE_SIDE);
+    limits.max_image_height = Some(MAX_PICTURE_SIDE);
+    reader.limits(limits);
+    reader.decode().map_err(|err| bad(err.to_string()))
 }
 
 /// Turns `image` into a `rows x cols` MNIST-style digit (light on dark, centred by mass), row by
 /// row; `None` when the picture is blank (a single shade, no stroke to find).
 pub fn mnist_style(image: &DynamicImage, rows: usize, cols: usize) -> Option<Vec<u8>> {
-    let mut gray = image.to_luma8();
+    let mut gray = flatten(image);
     if border_mean(&gray) > 127.0 {
         imageops::invert(&mut gray);
     }
@@ -107,6 +149,36 @@ pub fn mnist_style(image: &DynamicImage, rows: usize, cols: usize) -> Option<Vec
         offset(center_y, rows, new_height),
     );
     Some(frame.into_raw())
+}
+
+/// The picture in grayscale. A picture with transparency (what drawing apps and an HTML canvas
+/// save: strokes on a transparent background, whose hidden colour is often black) is first laid
+/// over a background that contrasts with its visible pixels: white under dark strokes, black
+/// under light ones, so that the strokes stay visible whatever colour hides under the
+/// transparency.
+fn flatten(image: &DynamicImage) -> GrayImage {
+    if !image.color().has_alpha() {
+        return image.to_luma8();
+    }
+    let gray_alpha = image.to_luma_alpha8();
+    let (ink, weight) = gray_alpha
+        .pixels()
+        .fold((0.0, 0.0), |(ink, weight), pixel| {
+            let [luma, alpha] = pixel.0;
+            let alpha = f64::from(alpha);
+            (ink + f64::from(luma) * alpha, weight + alpha)
+        });
+    if weight == 0.0 {
+        // Nothing visible at all: a blank picture.
+        return GrayImage::new(gray_alpha.width(), gray_alpha.height());
+    }
+    let background = if ink / weight < 128.0 { 255.0 } else { 0.0 };
+    let (width, height) = gray_alpha.dimensions();
+    GrayImage::from_fn(width, height, |x, y| {
+        let [luma, alpha] = gray_alpha.get_pixel(x, y).0;
+        let alpha = f64::from(alpha) / 255.0;
+        Luma([(f64::from(luma) * alpha + background * (1.0 - alpha)).round() as u8])
+    })
 }
 
 fn border(gray: &GrayImage) -> Vec<u8> {

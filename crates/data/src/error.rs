@@ -110,6 +110,64 @@ pub enum DataError {
         /// Bytes per item.
         item_bytes: u64,
     },
+    /// The header declares more data than any MNIST-style dataset holds.
+    #[error(
+        "{path} declares {count} items of {item_bytes} bytes ({size} MB), more than the {limit_mb} MB \
+         an IDX file may hold here (MNIST's training images are 47 MB); the header is corrupt or \
+         the file is not an MNIST-style dataset",
+        size = (*count as u64 * *item_bytes) >> 20,
+        limit_mb = *limit >> 20
+    )]
+    Oversized {
+        /// The file.
+        path: PathBuf,
+        /// Declared item count.
+        count: u32,
+        /// Bytes per item.
+        item_bytes: u64,
+        /// The largest body accepted, in bytes ([`crate::idx::MAX_BODY_BYTES`]).
+        limit: u64,
+    },
+    /// Memory for the data could not be allocated.
+    #[error(
+        "not enough memory for {what}: {mb} MB could not be allocated; free some memory or \
+         raise the process's memory limit (ulimit -v)",
+        mb = bytes.div_ceil(1 << 20)
+    )]
+    OutOfMemory {
+        /// What the memory was for, naming the file or set.
+        what: String,
+        /// Bytes that were needed.
+        bytes: u64,
+    },
+    /// A path that must be a regular file is something else (a folder, a FIFO, a device).
+    #[error("{path} is not a regular file (it is {kind}); give the path of a regular file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// A file is larger than what is accepted for its kind.
+    #[error("{path} is {size} bytes, more than the {limit} bytes accepted for {what}")]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The largest size accepted.
+        limit: u64,
+        /// What the file was to be read as.
+        what: &'static str,
+    },
+    /// A set that must hold images holds none.
+    #[error("the {split} set holds no images{hint}")]
+    EmptySet {
+        /// `training`, `validation` or `test`.
+        split: &'static str,
+        /// Why, and what to change (starts with `: ` when not empty).
+        hint: String,
+    },
     /// The body is shorter than the header says.
     #[error(
         "{path} is truncated: its header declares {expected} bytes of data but only {found} follow; download or copy it again"
@@ -213,6 +271,21 @@ pub enum DataError {
         path: PathBuf,
         /// What the decoder reported.
         reason: String,
+    },
+    /// The picture is too large to be decoded.
+    #[error(
+        "{path} is {width}x{height} pixels, larger than the {limit}x{limit} accepted; scale it \
+         down (a digit needs no more than a few hundred pixels a side)"
+    )]
+    ImageTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The largest side accepted.
+        limit: u32,
     },
     /// The image holds no digit: it is a single shade.
     #[error("{path} is blank: it holds a single shade, so there is no digit to classify")]

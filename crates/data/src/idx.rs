@@ -20,6 +20,12 @@ pub const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Largest body reserved up front; larger bodies grow as their bytes actually arrive.
 const MAX_RESERVE: u64 = 64 << 20;
 
+/// Largest body an IDX file may declare: 1 GiB, twenty times MNIST's training images (47 MB)
+/// and above EMNIST's largest split (547 MB). A header asking for more is refused before
+/// anything is read, so a gzip bomb behind a valid header (a tiny file that inflates to
+/// terabytes of zeros) stops at once instead of filling memory.
+pub const MAX_BODY_BYTES: u64 = 1 << 30;
+
 /// The images of one IDX file, kept as bytes: `pixels[i * rows * cols..][..rows * cols]` is
 /// image `i`, row by row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +121,7 @@ fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
         path: path.to_path_buf(),
         source,
     };
+    crate::source::ensure_regular_file(path)?;
     let file = File::open(path).map_err(io_error)?;
     let mut reader = BufReader::new(file);
     reader.fill_buf().map_err(io_error)?;
@@ -179,6 +186,10 @@ fn read_exactly(reader: &mut dyn Read, buffer: &mut [u8]) -> Result<(), Option<s
 }
 
 /// Reads exactly `count * item_bytes` bytes and checks that nothing follows them.
+///
+/// The buffer grows as bytes arrive (never sized from the header alone), each step through
+/// `try_reserve`, so a machine short of memory gets [`DataError::OutOfMemory`] naming the file
+/// and the size instead of an abort.
 fn read_body(
     mut reader: Box<dyn Read + '_>,
     path: &Path,
@@ -193,21 +204,40 @@ fn read_body(
             count,
             item_bytes,
         })?;
-    let mut body = Vec::with_capacity(expected.min(MAX_RESERVE) as usize);
-    (&mut reader)
-        .take(expected)
-        .read_to_end(&mut body)
-        .map_err(|err| read_error(path, err))?;
-    let found = body.len() as u64;
-    if found < expected {
-        return Err(DataError::Truncated {
+    if expected > MAX_BODY_BYTES {
+        return Err(DataError::Oversized {
             path: path.to_path_buf(),
-            expected,
-            found,
+            count,
+            item_bytes,
+            limit: MAX_BODY_BYTES,
         });
     }
-    // Read on to the end without keeping anything: this finds trailing data and makes the gzip
-    // decoder check the stream's checksum, which catches corruption inside the body.
+    let mut body = Vec::new();
+    while (body.len() as u64) < expected {
+        let have = body.len() as u64;
+        // Double what has arrived so far, starting at MAX_RESERVE, never past `expected`.
+        let step = (expected - have).min(have.max(MAX_RESERVE));
+        body.try_reserve_exact(step as usize)
+            .map_err(|_| DataError::OutOfMemory {
+                what: format!("the data of {}", path.display()),
+                bytes: expected,
+            })?;
+        // The capacity is exactly enough: `read_to_end` fills it and never grows the buffer.
+        let read = (&mut reader)
+            .take(step)
+            .read_to_end(&mut body)
+            .map_err(|err| read_error(path, err))?;
+        if (read as u64) < step {
+            return Err(DataError::Truncated {
+                path: path.to_path_buf(),
+                expected,
+                found: body.len() as u64,
+            });
+        }
+    }
+    // Read on to the end (at most MAX_RESERVE more, into nothing) to find trailing data, and
+    // so that the gzip decoder checks the stream's checksum, which catches corruption inside
+    // the body: a corrupt stream is reported as such rather than as trailing data.
     let extra = std::io::copy(&mut reader.take(MAX_RESERVE), &mut std::io::sink())
         .map_err(|err| read_error(path, err))?;
     if extra > 0 {

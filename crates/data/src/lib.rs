@@ -42,6 +42,6 @@ pub use error::DataError;
 pub use loader::{EpochTimer, MnistLoader};
 pub use source::{
     DataSource, FASHION_MNIST_SYSTEM_DIR, IdxFiles, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES,
-    TRAIN_LABELS, burn_cache_root, locate,
+    TRAIN_LABELS, burn_cache_root, ensure_regular_file, locate, read_regular_file,
 };
 pub use task::Task;

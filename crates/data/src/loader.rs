@@ -134,13 +134,25 @@ impl MnistLoader {
         self.batch_size.min(self.range.len() - start)
     }
 
-    /// Items in epoch `epoch`: equal to the set size when epochs are passes.
+    /// Items in epoch `epoch`: equal to the set size when epochs are passes. Computed, not
+    /// counted: an epoch may be a billion iterations long.
     fn items_in_epoch(&self, epoch: usize) -> usize {
         let per_epoch = self.batches_per_epoch();
         let per_pass = self.batches_per_pass();
-        (epoch * per_epoch..(epoch + 1) * per_epoch)
-            .map(|global| self.batch_len(global % per_pass))
-            .sum()
+        if per_pass == 0 {
+            return 0;
+        }
+        let (start, end) = (
+            epoch.saturating_mul(per_epoch),
+            (epoch + 1).saturating_mul(per_epoch),
+        );
+        // Every batch is full but the last of each pass; count the last ones in the epoch (the
+        // batches `g` with `(g + 1) % per_pass == 0`).
+        let short_batches = end / per_pass - start / per_pass;
+        let shortfall = self.batch_size - self.batch_len(per_pass - 1);
+        per_epoch
+            .saturating_mul(self.batch_size)
+            .saturating_sub(short_batches.saturating_mul(shortfall))
     }
 }
 
@@ -150,8 +162,8 @@ impl DataLoader<MnistBatch> for MnistLoader {
         let per_epoch = self.batches_per_epoch();
         Box::new(MnistLoaderIterator {
             loader: self,
-            next_batch: epoch * per_epoch,
-            end_batch: (epoch + 1) * per_epoch,
+            next_batch: epoch.saturating_mul(per_epoch),
+            end_batch: (epoch + 1).saturating_mul(per_epoch),
             pass: None,
             items_processed: 0,
             items_total: self.items_in_epoch(epoch),

@@ -87,7 +87,8 @@ impl IdxFiles {
 fn find_file(folder: &Path, name: &str) -> Option<PathBuf> {
     let raw = folder.join(name);
     let gz = folder.join(format!("{name}.gz"));
-    [raw, gz].into_iter().find(|path| path.is_file())
+    // Anything by that name counts: reading it then says clearly if it is not a regular file.
+    [raw, gz].into_iter().find(|path| path.exists())
 }
 
 /// Where a dataset was found.
@@ -275,4 +276,80 @@ fn reachable(host: &'static str, timeout: std::time::Duration) -> Result<(), Str
     receiver
         .recv_timeout(timeout + timeout)
         .unwrap_or_else(|_| Err("timed out".to_string()))
+}
+
+/// Checks that `path` is a regular file (symbolic links followed) before it is opened, so that
+/// a FIFO (which would block the open until a writer comes), a device such as `/dev/zero`
+/// (endless), or a folder gives a clear error instead of a hang or a read without end.
+pub fn ensure_regular_file(path: &Path) -> Result<std::fs::Metadata, DataError> {
+    let metadata = std::fs::metadata(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if metadata.is_file() {
+        return Ok(metadata);
+    }
+    let kind = file_kind(&metadata);
+    Err(DataError::NotAFile {
+        path: path.to_path_buf(),
+        kind,
+    })
+}
+
+/// Reads the whole of the regular file `path` if it holds at most `limit` bytes; `what` names
+/// what the file was to be read as, for the error.
+pub fn read_regular_file(
+    path: &Path,
+    limit: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, DataError> {
+    use std::io::Read;
+    let metadata = ensure_regular_file(path)?;
+    let too_large = |size| DataError::FileTooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit,
+        what,
+    };
+    if metadata.len() > limit {
+        return Err(too_large(metadata.len()));
+    }
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    // One byte past the limit tells a file that grew since it was measured.
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// What a path that is not a regular file is, in words.
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = metadata.file_type();
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if metadata.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
 }

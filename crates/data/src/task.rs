@@ -81,18 +81,18 @@ impl Task {
     }
 
     /// The images of `set` this task uses, relabelled (the set itself for
-    /// [`Task::AllClasses`]).
-    pub fn apply(self, set: &ImageSet) -> ImageSet {
-        match self {
+    /// [`Task::AllClasses`]); an error only when the memory for the copy cannot be had.
+    pub fn apply(self, set: &ImageSet) -> Result<ImageSet, crate::DataError> {
+        Ok(match self {
             Task::AllClasses => set.clone(),
             Task::AgainstRest { positive } => positive_or_not(set, positive),
             Task::Pair { positive, negative } => {
                 let kept: Vec<usize> = (0..set.len())
                     .filter(|&i| set.label(i) == positive || set.label(i) == negative)
                     .collect();
-                positive_or_not(&set.select(&kept), positive)
+                positive_or_not(&set.select(&kept)?, positive)
             }
-        }
+        })
     }
 }
 
@@ -137,17 +137,18 @@ mod tests {
             positive: 3,
             negative: 8,
         }
-        .apply(&set());
+        .apply(&set())
+        .unwrap();
         assert_eq!(pair.labels(), &[1, 0, 1]);
         assert_eq!(pair.pixels(), &[1, 1, 2, 2, 3, 3]);
     }
 
     #[test]
     fn against_rest_keeps_everything() {
-        let rest = Task::AgainstRest { positive: 3 }.apply(&set());
+        let rest = Task::AgainstRest { positive: 3 }.apply(&set()).unwrap();
         assert_eq!(rest.labels(), &[0, 1, 0, 1, 0]);
         assert_eq!(rest.pixels(), set().pixels());
-        assert_eq!(Task::AllClasses.apply(&set()), set());
+        assert_eq!(Task::AllClasses.apply(&set()).unwrap(), set());
     }
 
     #[test]

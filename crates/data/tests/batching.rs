@@ -187,7 +187,29 @@ fn timer_records_each_finished_epoch() {
 fn image_set_rejects_inconsistent_buffers() {
     assert!(ImageSet::new(2, 2, vec![0; 7], vec![1, 2]).is_err());
     assert!(ImageSet::new(0, 2, vec![], vec![]).is_err());
-    let selected = set(5).select(&[4, 0]);
+    let selected = set(5).select(&[4, 0]).unwrap();
     assert_eq!(selected.labels(), &[4, 0]);
     assert_eq!(selected.image(0), &[4, 255, 0, 128]);
+}
+
+#[test]
+fn each_epoch_reports_the_items_it_will_load_without_counting_them_one_by_one() {
+    for (count, batch, per_epoch) in [(10, 4, 2), (10, 3, 5), (7, 7, 3), (30, 7, 11), (5, 8, 1)] {
+        let loader =
+            MnistLoader::new(set(count), batch, &device()).with_batches_per_epoch(per_epoch);
+        for epoch in 0..6 {
+            let announced = loader.num_items();
+            let loaded: usize = loader.iter().map(|b| b.unwrap().images.dims()[0]).sum();
+            assert_eq!(
+                announced, loaded,
+                "{count} images, batch {batch}, epoch {epoch}"
+            );
+        }
+    }
+    // A billion-iteration epoch is announced at once: counted batch by batch, as it once was,
+    // this would take minutes. Per pass of 3 batches: 4 + 4 + 2 images.
+    let huge = MnistLoader::new(set(10), 4, &device())
+        .with_batches_per_epoch(1_000_000_000)
+        .starting_at_epoch(999);
+    assert_eq!(huge.num_items(), 1_000_000_000 / 3 * 10 + 4);
 }

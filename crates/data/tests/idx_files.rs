@@ -231,19 +231,120 @@ fn huge_declared_count_fails_without_a_huge_allocation() {
     assert!(
         matches!(
             err,
-            DataError::Truncated { found: 3, .. } | DataError::TooLarge { .. }
+            DataError::Oversized { .. } | DataError::TooLarge { .. }
         ),
         "{err:?}"
     );
+    // A body that is merely short is reported as truncated.
     let gz = write(
         dir.path(),
         "images.gz",
-        &gzip(&images_bytes(u32::MAX, 28, 28, &[1, 2, 3])),
+        &gzip(&images_bytes(1000, 28, 28, &[1, 2, 3])),
     );
     assert!(matches!(
         read_images(&gz).unwrap_err(),
         DataError::Truncated { found: 3, .. }
     ));
+}
+
+/// A gzip bomb: a valid header declaring 0xFFFFFFFF images of 28x28, then megabytes of zeros
+/// that compress to almost nothing. Refused from the header, before anything is inflated.
+#[test]
+fn a_gzip_bomb_behind_a_valid_header_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = gzip(&images_bytes(u32::MAX, 28, 28, &vec![0; 10 << 20]));
+    assert!(bomb.len() < 100_000, "{} bytes", bomb.len());
+    let path = write(dir.path(), "images.gz", &bomb);
+    let err = read_images(&path).unwrap_err();
+    assert!(matches!(err, DataError::Oversized { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("4294967295 items") && message.contains("1024 MB"),
+        "{message}"
+    );
+    // The largest body accepted is a named limit, above any MNIST-style dataset.
+    const { assert!(data::idx::MAX_BODY_BYTES >= 600 << 20) };
+}
+
+#[test]
+fn a_fifo_or_a_folder_as_an_idx_file_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("train-images-idx3-ubyte");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let err = read_images(&fifo).unwrap_err();
+        assert!(matches!(err, DataError::NotAFile { .. }), "{err:?}");
+        assert!(err.to_string().contains("FIFO"), "{err}");
+    }
+    let folder = dir.path().join("t10k-images-idx3-ubyte");
+    std::fs::create_dir(&folder).unwrap();
+    let err = read_images(&folder).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is not a regular file (it is a folder)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_test_set_is_an_error_naming_it() {
+    let dir = dataset_folder(10, 0, false);
+    let err = Mnist::load(
+        DatasetKind::Mnist,
+        Some(dir.path()),
+        SplitConfig {
+            size: 2,
+            seed: None,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, DataError::EmptySet { split: "test", .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("the test set holds no images"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_task_that_leaves_a_split_empty_is_an_error_naming_it() {
+    // Labels are `index % 10`: the two validation images (8 and 9) hold no 3 and no 5.
+    let dir = dataset_folder(10, 5, false);
+    let mnist = Mnist::load(
+        DatasetKind::Mnist,
+        Some(dir.path()),
+        SplitConfig {
+            size: 2,
+            seed: None,
+        },
+    )
+    .unwrap();
+    let err = mnist
+        .with_task(data::Task::Pair {
+            positive: 3,
+            negative: 5,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::EmptySet {
+                split: "validation",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("of the task 3 (1) vs 5 (0)") && message.contains("validation.size"),
+        "{message}"
+    );
 }
 
 #[test]

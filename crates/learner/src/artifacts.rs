@@ -13,19 +13,26 @@
 //!   experiment.log  Burn's log
 //!   train/ valid/   metric logs in Burn's layout, one folder per epoch
 //!   checkpoint/     Burn's checkpoints (model, optimizer, scheduler) of every epoch
+//!   manifest.jsonl  what the run wrote: the only files `--overwrite` removes
+//!   .lock           held by the process writing in the folder
 //! ```
+//!
+//! [`ArtifactDir`] reads; a [`RunFolder`], which holds the folder's lock, writes.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::config::Config;
 use burn::prelude::*;
 use model::{LogisticRegression, LogisticRegressionConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::manifest::{FolderLock, Manifest, remove_listed};
 use crate::{LearnerError, TrainingConfig};
 
-/// File and folder names a run writes into its artifacts folder; `--overwrite` removes these
-/// and nothing else.
+/// File and folder names a run writes into its artifacts folder (besides its `manifest.jsonl`
+/// and `.lock`). `--overwrite` removes what the run's manifest lists under these names, and
+/// nothing else.
 pub const RUN_ENTRIES: [&str; 13] = [
     "config.json",
     "model.json",
@@ -110,7 +117,7 @@ pub struct HistoryEntry {
     pub train_seconds: Option<f64>,
 }
 
-/// An artifacts folder.
+/// An artifacts folder, for reading (a [`RunFolder`] writes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactDir {
     root: PathBuf,
@@ -167,57 +174,122 @@ impl ArtifactDir {
         self.root.join("checkpoint")
     }
 
-    /// Whether the folder holds (part of) an earlier run.
-    pub fn holds_run(&self) -> bool {
-        RUN_ENTRIES
-            .iter()
-            .any(|entry| self.root.join(entry).exists())
+    /// `manifest.jsonl`: what the run wrote (see [`Manifest`]).
+    pub fn manifest_path(&self) -> PathBuf {
+        Manifest::path(&self.root)
     }
 
-    /// Makes the folder ready for a new run: creates it, refuses to touch an earlier run unless
-    /// `overwrite` (then removes that run's files, and only those), and checks that it can be
-    /// written to.
-    pub fn prepare_new_run(&self, overwrite: bool) -> Result<(), LearnerError> {
+    /// Whether the folder holds a run of this trainer (it has a manifest).
+    pub fn holds_run(&self) -> bool {
+        self.manifest_path().is_file()
+    }
+
+    /// Takes the folder for a new run: creates it, locks it against other processes, refuses an
+    /// earlier run unless `overwrite` (then removes what that run's manifest lists, and nothing
+    /// else), and starts a fresh manifest. A folder holding files named like a run's that no
+    /// run listed is refused, `overwrite` or not: they are not ours to replace.
+    pub fn start_run(&self, overwrite: bool) -> Result<RunFolder, LearnerError> {
         if self.root.exists() && !self.root.is_dir() {
             return Err(self.problem("exists but is not a folder; choose another --artifacts path"));
         }
+        // Checked before the lock too, so that a refused folder is left without a lock file.
+        if !self.holds_run() {
+            self.refuse_foreign()?;
+        }
+        let lock = FolderLock::acquire(&self.root)?;
         if self.holds_run() {
             if !overwrite {
-                return Err(self.problem(
-                    "holds an earlier run; pass --resume to continue it, --overwrite to replace \
-                     it, or choose another --artifacts folder",
-                ));
+                return Err(LearnerError::RunExists {
+                    path: self.root.clone(),
+                });
             }
-            for entry in RUN_ENTRIES {
-                let path = self.root.join(entry);
-                let removed = if path.is_dir() {
-                    std::fs::remove_dir_all(&path)
-                } else if path.exists() {
-                    std::fs::remove_file(&path)
-                } else {
-                    Ok(())
-                };
-                removed.map_err(|source| LearnerError::Write { path, source })?;
+            remove_listed(&self.root)?;
+            // A real folder left behind (holding something not ours) is written into; a file or a
+            // link in the way of a run's name is not.
+            let left: Vec<&str> = self
+                .foreign_entries()
+                .into_iter()
+                .filter(|entry| {
+                    !std::fs::symlink_metadata(self.root.join(entry))
+                        .is_ok_and(|m| m.file_type().is_dir())
+                })
+                .collect();
+            if !left.is_empty() {
+                return Err(self.problem(&format!(
+                    "still holds {} after --overwrite removed the earlier run's files: no run \
+                     listed them, so they were left; move them away, or choose another \
+                     --artifacts folder",
+                    left.join(", ")
+                )));
             }
+        } else {
+            self.refuse_foreign()?;
         }
-        self.ensure_writable()
+        let manifest = Manifest::create(&self.root)?;
+        Ok(RunFolder {
+            dir: self.clone(),
+            manifest: Arc::new(manifest),
+            _lock: lock,
+            recorded: None,
+        })
     }
 
-    /// Creates the folder if needed and checks that a file can be written in it.
-    pub fn ensure_writable(&self) -> Result<(), LearnerError> {
-        std::fs::create_dir_all(&self.root).map_err(|err| {
-            self.problem(&format!(
-                "cannot be created ({err}); choose a writable --artifacts folder"
-            ))
-        })?;
-        let probe = self.root.join(".write-test");
-        std::fs::write(&probe, b"ok")
-            .and_then(|()| std::fs::remove_file(&probe))
-            .map_err(|err| {
-                self.problem(&format!(
-                    "is not writable ({err}); choose a writable --artifacts folder"
-                ))
-            })
+    /// Takes the folder of an earlier run to continue it (`--resume`) or to add to it
+    /// (`trainer eval`): locks it and opens its manifest.
+    pub fn reopen_run(&self) -> Result<RunFolder, LearnerError> {
+        if !self.root.is_dir() {
+            return Err(self
+                .problem("does not exist or is not a folder; give the artifacts folder of a run"));
+        }
+        // Checked before the lock too, so that a folder that is no run is left without one.
+        if self.holds_run() {
+            let lock = FolderLock::acquire(&self.root)?;
+            if self.holds_run() {
+                let (manifest, listing) = Manifest::open(&self.root)?;
+                return Ok(RunFolder {
+                    dir: self.clone(),
+                    manifest: Arc::new(manifest),
+                    _lock: lock,
+                    recorded: listing.config,
+                });
+            }
+        }
+        let found = self.foreign_entries();
+        let problem = if found.is_empty() {
+            "holds no run of this trainer (no manifest.jsonl): train one there first, or give \
+             the artifacts folder of one"
+                .to_string()
+        } else {
+            format!(
+                "holds {} but no manifest.jsonl, so no run of this trainer wrote them (or one \
+                 older than this version); start a new run in another --artifacts folder",
+                found.join(", ")
+            )
+        };
+        Err(self.problem(&problem))
+    }
+
+    /// The run entries present in the folder: in one without a manifest, files that look like
+    /// a run's but were not written by one of this trainer.
+    fn foreign_entries(&self) -> Vec<&'static str> {
+        RUN_ENTRIES
+            .iter()
+            .copied()
+            .filter(|entry| std::fs::symlink_metadata(self.root.join(entry)).is_ok())
+            .collect()
+    }
+
+    fn refuse_foreign(&self) -> Result<(), LearnerError> {
+        let found = self.foreign_entries();
+        if found.is_empty() {
+            return Ok(());
+        }
+        Err(self.problem(&format!(
+            "holds {} but no manifest.jsonl, so no run of this trainer wrote them (or one older \
+             than this version); --overwrite only removes what a run listed in its manifest: \
+             choose another --artifacts folder, or move those away",
+            found.join(", ")
+        )))
     }
 
     /// Epochs that have a complete checkpoint (model, optimizer and scheduler), in order.
@@ -297,41 +369,6 @@ impl ArtifactDir {
         })
     }
 
-    /// Saves the final model (`model.bpk`, atomically by Burn's burnpack writer) and its config
-    /// (`model.json`).
-    pub fn save_model(&self, model: &LogisticRegression) -> Result<(), LearnerError> {
-        write_atomic(
-            &self.model_config_path(),
-            burn::config::config_to_json(&model.config()).as_bytes(),
-        )?;
-        let path = self.model_path();
-        model
-            .clone()
-            .save_file(&path)
-            .map_err(|err| LearnerError::Write {
-                path,
-                source: std::io::Error::other(err.to_string()),
-            })
-    }
-
-    /// Writes `config.json`.
-    pub fn save_config(&self, config: &TrainingConfig) -> Result<(), LearnerError> {
-        write_atomic(&self.config_path(), config.to_json().as_bytes())
-    }
-
-    /// Writes the test evaluation: `eval.json` and its heat map `confusion.png`.
-    pub fn save_report(&self, report: &crate::EvalReport) -> Result<(), LearnerError> {
-        let json = serde_json::to_string_pretty(report).expect("an EvalReport always serialises");
-        write_atomic(&self.eval_path(), json.as_bytes())?;
-        crate::plots::save_confusion(report, &self.picture_path("confusion.png"))
-    }
-
-    /// Writes `summary.json`.
-    pub fn save_summary(&self, summary: &Summary) -> Result<(), LearnerError> {
-        let json = serde_json::to_string_pretty(summary).expect("a Summary always serialises");
-        write_atomic(&self.summary_path(), json.as_bytes())
-    }
-
     fn problem(&self, problem: &str) -> LearnerError {
         LearnerError::Artifacts {
             path: self.root.clone(),
@@ -350,27 +387,118 @@ impl ArtifactDir {
     }
 }
 
+/// An artifacts folder taken by this process for writing: locked against other processes
+/// while it lives, with the manifest that lists what it writes. Every write goes through it.
+#[derive(Debug)]
+pub struct RunFolder {
+    dir: ArtifactDir,
+    manifest: Arc<Manifest>,
+    _lock: FolderLock,
+    recorded: Option<TrainingConfig>,
+}
+
+impl std::ops::Deref for RunFolder {
+    type Target = ArtifactDir;
+
+    fn deref(&self) -> &ArtifactDir {
+        &self.dir
+    }
+}
+
+impl RunFolder {
+    /// The folder, for reading.
+    pub fn dir(&self) -> &ArtifactDir {
+        &self.dir
+    }
+
+    /// The manifest, for those that write files of the run (the metric logs, checkpoints).
+    pub fn manifest(&self) -> &Arc<Manifest> {
+        &self.manifest
+    }
+
+    /// The config the run's checkpoints were made with, as its manifest last recorded it.
+    pub fn recorded_config(&self) -> Option<&TrainingConfig> {
+        self.recorded.as_ref()
+    }
+
+    /// Writes `bytes` to `path` in the folder atomically, after listing it in the manifest.
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), LearnerError> {
+        self.manifest.claim(path)?;
+        write_atomic(path, bytes)
+    }
+
+    /// Writes `config.json` and records the config in the manifest.
+    pub fn save_config(&self, config: &TrainingConfig) -> Result<(), LearnerError> {
+        self.manifest.record_config(config)?;
+        self.write(&self.config_path(), config.to_json().as_bytes())
+    }
+
+    /// Saves the final model (`model.bpk`, atomically by Burn's burnpack writer) and its config
+    /// (`model.json`).
+    pub fn save_model(&self, model: &LogisticRegression) -> Result<(), LearnerError> {
+        self.write(
+            &self.model_config_path(),
+            burn::config::config_to_json(&model.config()).as_bytes(),
+        )?;
+        let path = self.model_path();
+        self.manifest.claim(&path)?;
+        model
+            .clone()
+            .save_file(&path)
+            .map_err(|err| LearnerError::Write {
+                path,
+                source: std::io::Error::other(err.to_string()),
+            })
+    }
+
+    /// Writes the test evaluation: `eval.json` and its heat map `confusion.png`.
+    pub fn save_report(&self, report: &crate::EvalReport) -> Result<(), LearnerError> {
+        let json = serde_json::to_string_pretty(report).expect("an EvalReport always serialises");
+        self.write(&self.eval_path(), json.as_bytes())?;
+        self.write(
+            &self.picture_path("confusion.png"),
+            &crate::plots::confusion_png(report)?,
+        )
+    }
+
+    /// Writes `summary.json`.
+    pub fn save_summary(&self, summary: &Summary) -> Result<(), LearnerError> {
+        let json = serde_json::to_string_pretty(summary).expect("a Summary always serialises");
+        self.write(&self.summary_path(), json.as_bytes())
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that
 /// `path` holds either its old content or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LearnerError> {
     use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let error = |source| LearnerError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = folder.join(format!(".{name}.tmp-{}", std::process::id()));
-    let written = std::fs::File::create(&temporary).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
+        .ok_or_else(|| error(std::io::Error::other("the path names no file")))?;
+    // `<name>.<pid>-<n>.tmp`, burn-pack's scheme, which `--overwrite` recognises; created with
+    // `create_new`, which neither truncates an existing file nor follows a planted link.
+    let (temporary, mut file) = loop {
+        let mut scratch = name.to_os_string();
+        scratch.push(format!(
+            ".{}-{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let temporary = path.with_file_name(scratch);
+        match std::fs::File::create_new(&temporary) {
+            Ok(file) => break (temporary, file),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(error(err)),
+        }
+    };
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
     if let Err(err) = written.and_then(|()| std::fs::rename(&temporary, path)) {
         let _ = std::fs::remove_file(&temporary);
         return Err(error(err));

@@ -68,14 +68,8 @@ impl Default for TrainingConfig {
             task: Task::AllClasses,
             validation: SplitConfig::default(),
             model: ModelSettings::default(),
-            optimizer: SgdSettings {
-                learning_rate: 0.2,
-                momentum: 0.9,
-                dampening: 0.0,
-                nesterov: false,
-                weight_decay: 1e-5,
-            },
-            lr_schedule: LrSchedule::Cosine { min_lr: 0.0 },
+            optimizer: SgdSettings::default(),
+            lr_schedule: LrSchedule::default(),
             epochs: 10,
             iterations_per_epoch: None,
             batch_size: 128,
@@ -124,24 +118,25 @@ pub struct SgdSettings {
 }
 
 impl Default for SgdSettings {
-    /// The article's optimizer: plain SGD, learning rate 0.001.
+    /// The tuned defaults (`configs/default.json`): learning rate 0.2, momentum 0.9, no
+    /// dampening, no Nesterov, weight decay 1e-5. A partial `optimizer` block takes these for
+    /// the fields it leaves out. (The article's plain SGD at 0.001 is `configs/seed.json`.)
     fn default() -> Self {
         Self {
-            learning_rate: 0.001,
-            momentum: 0.0,
+            learning_rate: 0.2,
+            momentum: 0.9,
             dampening: 0.0,
             nesterov: false,
-            weight_decay: 0.0,
+            weight_decay: 1e-5,
         }
     }
 }
 
 /// Learning-rate schedule, stepped once per iteration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LrSchedule {
     /// The learning rate stays as configured.
-    #[default]
     Constant,
     /// Cosine annealing from the learning rate to `min_lr` over the whole run.
     Cosine {
@@ -163,6 +158,13 @@ pub enum LrSchedule {
     },
 }
 
+impl Default for LrSchedule {
+    /// Cosine annealing to 0, the tuned default.
+    fn default() -> Self {
+        Self::Cosine { min_lr: 0.0 }
+    }
+}
+
 /// Early stopping on the validation loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,23 +173,72 @@ pub struct EarlyStopping {
     pub patience: usize,
 }
 
+/// Largest config file read: a config is a few hundred bytes; anything near this is not one.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Largest number of epochs accepted.
+pub const MAX_EPOCHS: usize = 1_000_000;
+/// Largest `iterations_per_epoch` accepted.
+pub const MAX_ITERATIONS_PER_EPOCH: usize = 1_000_000_000;
+/// Largest batch size accepted (training and evaluation).
+pub const MAX_BATCH_SIZE: usize = 1_000_000;
+
 impl TrainingConfig {
     /// Reads a JSON config file. Missing fields take their defaults; unknown fields, wrong
     /// types and malformed JSON are errors that name the file, the field and the position.
+    ///
+    /// Only a regular file of at most [`MAX_CONFIG_BYTES`] is read: a FIFO would block, and a
+    /// device such as `/dev/zero` would never end.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes =
+            data::read_regular_file(path, MAX_CONFIG_BYTES, "a config file").map_err(|err| {
+                ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source: match err {
+                        data::DataError::Io { source, .. } => Box::new(source),
+                        other => Box::new(other),
+                    },
+                }
+            })?;
+        let text = String::from_utf8(bytes).map_err(|err| ConfigError::Parse {
             path: path.to_path_buf(),
-            source,
+            reason: format!(
+                "it is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                err.utf8_error().valid_up_to()
+            ),
         })?;
-        Self::from_json(&text).map_err(|reason| ConfigError::Parse {
-            path: path.to_path_buf(),
-            reason,
+        Self::from_json(&text).map_err(|err| match err {
+            ConfigError::Json { reason } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                reason,
+            },
+            other => other,
         })
     }
 
     /// Parses a JSON config. The error is serde's message, which names the field and position.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|err| err.to_string())
+    ///
+    /// The text must be one JSON object, without arrays anywhere: serde would otherwise read an
+    /// array as a struct by position (`[0.1, 0.9]` as an `optimizer`), silently. A UTF-8
+    /// byte-order mark, which some editors write, is skipped.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let json = |reason: String| ConfigError::Json { reason };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|err| json(err.to_string()))?;
+        if !value.is_object() {
+            return Err(json(format!(
+                "a config is a JSON object ({{\"epochs\": 10, ...}}), not {}",
+                json_kind(&value)
+            )));
+        }
+        if let Some(field) = first_array(&value, String::new()) {
+            return Err(json(format!(
+                "`{field}` is an array; every config value is a number, a string, true/false, \
+                 null or an object ({{...}}) with named fields"
+            )));
+        }
+        serde_json::from_str(text).map_err(|err| json(err.to_string()))
     }
 
     /// The config as pretty-printed JSON.
@@ -197,8 +248,14 @@ impl TrainingConfig {
 
     /// Checks every value once. Everything downstream takes the [`ValidConfig`] this returns.
     pub fn validate(self) -> Result<ValidConfig, ConfigError> {
-        let invalid =
-            |field: &'static str, problem: String| Err(ConfigError::Invalid { field, problem });
+        self.check_task()?;
+        self.check_optimizer()?;
+        self.check_schedule()?;
+        self.check_counts()?;
+        Ok(ValidConfig(self))
+    }
+
+    fn check_task(&self) -> Result<(), ConfigError> {
         if let Err(problem) = self.task.validate(self.dataset.num_classes()) {
             return invalid("task", problem);
         }
@@ -207,10 +264,13 @@ impl TrainingConfig {
                 "model.head",
                 "is Binary, which separates two classes: set `task` to \
                  {\"type\": \"pair\", \"positive\": 3, \"negative\": 8} or \
-                 {\"type\": \"against-rest\", \"positive\": 0}, or use the Softmax or OneVsRest head"
-                    .to_string(),
+                 {\"type\": \"against-rest\", \"positive\": 0}, or use the Softmax or OneVsRest head",
             );
         }
+        Ok(())
+    }
+
+    fn check_optimizer(&self) -> Result<(), ConfigError> {
         let opt = &self.optimizer;
         if !(opt.learning_rate.is_finite() && opt.learning_rate > 0.0) {
             return invalid(
@@ -218,23 +278,23 @@ impl TrainingConfig {
                 format!("must be a finite number > 0, got {}", opt.learning_rate),
             );
         }
+        f32_value("optimizer.learning_rate", opt.learning_rate)?;
         if !(0.0..1.0).contains(&opt.momentum) {
             return invalid(
                 "optimizer.momentum",
                 format!("must be in [0, 1), got {}", opt.momentum),
             );
         }
+        f32_value("optimizer.momentum", opt.momentum)?;
         if !(0.0..=1.0).contains(&opt.dampening) {
             return invalid(
                 "optimizer.dampening",
                 format!("must be in [0, 1], got {}", opt.dampening),
             );
         }
+        f32_value("optimizer.dampening", opt.dampening)?;
         if opt.nesterov && (opt.momentum == 0.0 || opt.dampening != 0.0) {
-            return invalid(
-                "optimizer.nesterov",
-                "needs momentum > 0 and dampening = 0".to_string(),
-            );
+            return invalid("optimizer.nesterov", "needs momentum > 0 and dampening = 0");
         }
         if !(opt.weight_decay.is_finite() && opt.weight_decay >= 0.0) {
             return invalid(
@@ -242,27 +302,30 @@ impl TrainingConfig {
                 format!("must be a finite number >= 0, got {}", opt.weight_decay),
             );
         }
+        f32_value("optimizer.weight_decay", opt.weight_decay)
+    }
+
+    fn check_schedule(&self) -> Result<(), ConfigError> {
+        let lr = self.optimizer.learning_rate;
         match self.lr_schedule {
-            LrSchedule::Constant => {}
+            LrSchedule::Constant => Ok(()),
             LrSchedule::Cosine { min_lr } => {
-                if !(min_lr.is_finite() && (0.0..=opt.learning_rate).contains(&min_lr)) {
+                if !(min_lr.is_finite() && (0.0..=lr).contains(&min_lr)) {
                     return invalid(
                         "lr_schedule.min_lr",
-                        format!(
-                            "must be in [0, learning_rate = {}], got {min_lr}",
-                            opt.learning_rate
-                        ),
+                        format!("must be in [0, learning_rate = {lr}], got {min_lr}"),
                     );
                 }
-                if opt.learning_rate > 1.0 {
+                f32_value("lr_schedule.min_lr", min_lr)?;
+                if lr > 1.0 {
                     return invalid(
                         "optimizer.learning_rate",
                         format!(
-                            "must be at most 1 with a cosine schedule (Burn's limit), got {}",
-                            opt.learning_rate
+                            "must be at most 1 with a cosine schedule (Burn's limit), got {lr}"
                         ),
                     );
                 }
+                Ok(())
             }
             LrSchedule::Linear { final_lr } => {
                 if !(final_lr.is_finite() && final_lr >= 0.0) {
@@ -271,52 +334,202 @@ impl TrainingConfig {
                         format!("must be a finite number >= 0, got {final_lr}"),
                     );
                 }
-                if opt.learning_rate > 1.0 || final_lr > 1.0 {
+                f32_value("lr_schedule.final_lr", final_lr)?;
+                if lr > 1.0 || final_lr > 1.0 {
                     return invalid(
                         "optimizer.learning_rate",
-                        "must be at most 1 with a linear schedule (Burn's limit)".to_string(),
+                        "must be at most 1 with a linear schedule (Burn's limit)",
                     );
                 }
+                Ok(())
             }
             LrSchedule::Step {
                 every_epochs,
                 gamma,
             } => {
-                if every_epochs == 0 {
-                    return invalid("lr_schedule.every_epochs", "must be at least 1".to_string());
-                }
+                at_most("lr_schedule.every_epochs", every_epochs, 1, MAX_EPOCHS)?;
                 if !(gamma > 0.0 && gamma <= 1.0) {
                     return invalid(
                         "lr_schedule.gamma",
                         format!("must be in (0, 1], got {gamma}"),
                     );
                 }
+                f32_value("lr_schedule.gamma", gamma)
             }
         }
-        if self.epochs == 0 {
-            return invalid("epochs", "must be at least 1".to_string());
-        }
-        if self.iterations_per_epoch == Some(0) {
-            return invalid(
+    }
+
+    fn check_counts(&self) -> Result<(), ConfigError> {
+        at_most("epochs", self.epochs, 1, MAX_EPOCHS)?;
+        if let Some(iterations) = self.iterations_per_epoch {
+            at_most(
                 "iterations_per_epoch",
-                "must be at least 1 (or null for full passes)".to_string(),
-            );
+                iterations,
+                1,
+                MAX_ITERATIONS_PER_EPOCH,
+            )?;
         }
-        if self.batch_size == 0 {
-            return invalid("batch_size", "must be at least 1".to_string());
-        }
-        if self.eval_batch_size == 0 {
-            return invalid("eval_batch_size", "must be at least 1".to_string());
-        }
+        at_most("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)?;
+        at_most("eval_batch_size", self.eval_batch_size, 1, MAX_BATCH_SIZE)?;
         if self.validation.size == 0 {
-            return invalid("validation.size", "must be at least 1".to_string());
+            return invalid("validation.size", "must be at least 1");
         }
         if let Some(early) = &self.early_stopping
             && early.patience == 0
         {
-            return invalid("early_stopping.patience", "must be at least 1".to_string());
+            return invalid("early_stopping.patience", "must be at least 1");
         }
-        Ok(ValidConfig(self))
+        Ok(())
+    }
+}
+
+fn invalid<T>(field: &'static str, problem: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError::Invalid {
+        field,
+        problem: problem.into(),
+    })
+}
+
+/// `value` must be in `low..=high`.
+fn at_most(field: &'static str, value: usize, low: usize, high: usize) -> Result<(), ConfigError> {
+    if value < low {
+        return invalid(field, format!("must be at least {low}"));
+    }
+    if value > high {
+        return invalid(field, format!("must be at most {high}, got {value}"));
+    }
+    Ok(())
+}
+
+/// The model trains in 32-bit floats: `value` must survive the conversion, neither becoming
+/// infinite (above 3.4e38) nor, when it is not 0, vanishing to 0 (below about 1.4e-45).
+fn f32_value(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    let single = value as f32;
+    if !single.is_finite() {
+        return invalid(
+            field,
+            format!(
+                "is {value}, too large for the 32-bit floats the model trains in (at most {:e})",
+                f32::MAX
+            ),
+        );
+    }
+    if value != 0.0 && single == 0.0 {
+        return invalid(
+            field,
+            format!("is {value}, which is 0 in the 32-bit floats the model trains in"),
+        );
+    }
+    Ok(())
+}
+
+/// Settings that decide what a run's checkpoints are made of: a resume must keep them. (The
+/// number of epochs, the optimizer's settings, early stopping, evaluation batches and logging
+/// may change: lowering the learning rate after a divergence is what its error advises.)
+const KEPT_ON_RESUME: [&str; 8] = [
+    "dataset",
+    "task",
+    "validation",
+    "model",
+    "batch_size",
+    "iterations_per_epoch",
+    "seed",
+    "lr_schedule",
+];
+
+/// The settings a resume with `config` would change among those it must keep, each as
+/// `field: old -> new`, compared with the config the run's checkpoints were made with.
+pub(crate) fn resume_changes(recorded: &TrainingConfig, config: &TrainingConfig) -> Vec<String> {
+    let (old, new) = (
+        serde_json::to_value(recorded).expect("a config serialises"),
+        serde_json::to_value(config).expect("a config serialises"),
+    );
+    let mut changes = Vec::new();
+    for field in KEPT_ON_RESUME {
+        differences(field.to_string(), &old[field], &new[field], &mut changes);
+    }
+    changes
+}
+
+/// Appends `path: old -> new` for every leaf where `old` and `new` differ.
+fn differences(
+    path: String,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (old, new) {
+        (Value::Object(old_fields), Value::Object(new_fields))
+            if old_fields.get("type") == new_fields.get("type") =>
+        {
+            let mut names: Vec<&String> = old_fields.keys().chain(new_fields.keys()).collect();
+            names.sort();
+            names.dedup();
+            for name in names {
+                differences(
+                    format!("{path}.{name}"),
+                    old_fields.get(name).unwrap_or(&Value::Null),
+                    new_fields.get(name).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if old != new => out.push(format!("{path}: {old} -> {new}")),
+        _ => {}
+    }
+}
+
+/// What a diverged run's error advises. The learning rate, unless the weight decay is beyond
+/// any sensible value (above 1) and its step alone overshoots (`learning_rate * weight_decay >
+/// 1` flips the sign of every weight each step, so the weights grow without bound): then the
+/// weight decay, and both when the learning rate is also large.
+pub(crate) fn divergence_advice(config: &TrainingConfig) -> String {
+    let opt = &config.optimizer;
+    let (lr, decay) = (opt.learning_rate, opt.weight_decay);
+    let lower_lr = format!(
+        "the learning rate {lr:?} is probably too large: lower optimizer.learning_rate (or \
+         --learning-rate)"
+    );
+    if !(decay > 1.0 && lr * decay > 1.0) {
+        return lower_lr;
+    }
+    let lower_decay = format!(
+        "the weight decay {decay:?} is too strong for the learning rate {lr:?} (their product \
+         is above 1, so each step overshoots): lower optimizer.weight_decay"
+    );
+    if lr > 1.0 {
+        format!("{lower_decay}; and {lower_lr}")
+    } else {
+        lower_decay
+    }
+}
+
+/// The JSON kind of `value`, in words.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The dotted path of the first array inside `value` (`""` for `value` itself).
+fn first_array(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::Array(_) => Some(path),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(name, field)| {
+            let inner = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            first_array(field, inner)
+        }),
+        _ => None,
     }
 }
 
@@ -359,7 +572,17 @@ impl ValidConfig {
     /// Burn's learning-rate scheduler for a run of `iterations_per_epoch * epochs` steps.
     pub fn scheduler(&self, iterations_per_epoch: usize) -> Result<ModuleLrScheduler, ConfigError> {
         let lr = self.optimizer.learning_rate;
-        let total = (iterations_per_epoch * self.epochs).max(1);
+        let total = iterations_per_epoch
+            .checked_mul(self.epochs)
+            .ok_or_else(|| ConfigError::Invalid {
+                field: "epochs",
+                problem: format!(
+                    "{} epochs of {iterations_per_epoch} iterations are more iterations than \
+                     can be counted",
+                    self.epochs
+                ),
+            })?
+            .max(1);
         let base: LrSchedulerConfig = match self.lr_schedule {
             LrSchedule::Constant => lr.into(),
             LrSchedule::Cosine { min_lr } => CosineAnnealingLrSchedulerConfig::new(lr, total)
@@ -371,9 +594,20 @@ impl ValidConfig {
             LrSchedule::Step {
                 every_epochs,
                 gamma,
-            } => StepLrSchedulerConfig::new(lr, every_epochs * iterations_per_epoch)
-                .with_gamma(gamma)
-                .into(),
+            } => {
+                let step = every_epochs
+                    .checked_mul(iterations_per_epoch)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        field: "lr_schedule.every_epochs",
+                        problem: format!(
+                            "{every_epochs} epochs of {iterations_per_epoch} iterations are more \
+                             iterations than can be counted"
+                        ),
+                    })?;
+                StepLrSchedulerConfig::new(lr, step)
+                    .with_gamma(gamma)
+                    .into()
+            }
         };
         ModuleLrSchedulerConfig::new(base)
             .init()

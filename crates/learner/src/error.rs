@@ -3,20 +3,26 @@ use std::path::PathBuf;
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The config file could not be read.
+    /// The config file could not be read (missing, not a regular file, too large).
     #[error("cannot read config file {path}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
+        /// What went wrong: the operating system's error, or why the file is refused.
         #[source]
-        source: std::io::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The file is not valid JSON for a training config (unknown field, wrong type, ...).
     #[error("config file {path} is invalid: {reason}")]
     Parse {
         /// The file.
         path: PathBuf,
+        /// serde's message: the field and position.
+        reason: String,
+    },
+    /// The text is not valid JSON for a training config.
+    #[error("the config is invalid: {reason}")]
+    Json {
         /// serde's message: the field and position.
         reason: String,
     },
@@ -57,6 +63,15 @@ pub enum LearnerError {
         /// What is wrong and how to fix it.
         problem: String,
     },
+    /// The artifacts folder holds an earlier run.
+    #[error(
+        "artifacts folder {path} holds an earlier run; pass --resume to continue it, \
+         --overwrite to replace it, or choose another --artifacts folder"
+    )]
+    RunExists {
+        /// The folder.
+        path: PathBuf,
+    },
     /// Writing an artifact failed.
     #[error("cannot write {path}")]
     Write {
@@ -79,9 +94,8 @@ pub enum LearnerError {
     Training(String),
     /// The training loss became NaN or infinite; the run stopped before checkpointing it.
     #[error(
-        "training diverged: the loss was {loss} at iteration {iteration} (epoch {epoch}); the \
-         learning rate {learning_rate:?} is probably too large: lower optimizer.learning_rate \
-         (or --learning-rate). {}",
+        "training diverged: the loss was {loss} at iteration {iteration} (epoch {epoch}); \
+         {advice}. {}",
         match kept {
             Some(epoch) => format!(
                 "The checkpoint of epoch {epoch}, the last good one, is kept in {}/checkpoint.",
@@ -97,10 +111,52 @@ pub enum LearnerError {
         iteration: usize,
         /// The epoch that iteration belongs to.
         epoch: usize,
-        /// The configured learning rate.
-        learning_rate: f64,
+        /// The setting that is probably to blame, and what to change.
+        advice: String,
         /// The last complete (good) checkpoint's epoch.
         kept: Option<usize>,
+        /// The artifacts folder.
+        artifacts: PathBuf,
+    },
+    /// Resuming with a config that changes what the checkpoints are made of.
+    #[error(
+        "{path} was changed since the run's checkpoints were made ({changes}): these settings \
+         cannot change when a run is resumed; put them back, or start a new run (--overwrite, \
+         or another --artifacts folder)"
+    )]
+    ConfigChanged {
+        /// The run's config file.
+        path: PathBuf,
+        /// Each changed setting: `field: old -> new`.
+        changes: String,
+    },
+    /// The dashboard was asked for where there is no terminal to draw it on.
+    #[error(
+        "--progress dashboard needs a terminal, and standard output is not one (a pipe, a file \
+         or CI); use --progress plain, or leave --progress out to choose by itself"
+    )]
+    NoTerminal,
+    /// Progress could not be written to standard output; the run stopped and was saved.
+    #[error(
+        "cannot write progress to standard output ({error}); the run stopped after epoch \
+         {epochs} and was saved in {}: continue it with --resume",
+        artifacts.display()
+    )]
+    Output {
+        /// The write error.
+        error: std::io::Error,
+        /// The artifacts folder.
+        artifacts: PathBuf,
+        /// Complete epochs.
+        epochs: usize,
+    },
+    /// Ctrl-C or SIGTERM came while the results of a finished training were being written.
+    #[error(
+        "stopped by Ctrl-C or SIGTERM while the run's results were written; its checkpoints \
+         are complete: run again with --resume --artifacts {} to finish writing them",
+        artifacts.display()
+    )]
+    StoppedWhileSaving {
         /// The artifacts folder.
         artifacts: PathBuf,
     },

@@ -28,13 +28,18 @@ pub struct Evaluation {
 }
 
 /// Evaluates `model` on every image of `set`, `batch_size` images at a time, on `device` (the
-/// model's device).
+/// model's device). An empty set is an error: its accuracy would be made up.
 pub fn evaluate(
     model: &LogisticRegression,
     set: &ImageSet,
     batch_size: usize,
     device: &Device,
 ) -> Result<Evaluation, LearnerError> {
+    if set.is_empty() {
+        return Err(LearnerError::Evaluation(
+            "the image set to evaluate on is empty, so there is no accuracy to measure".to_string(),
+        ));
+    }
     let classes = model.num_classes();
     let mut confusion = vec![vec![0u64; classes]; classes];
     let mut loss_sum = 0.0f64;
@@ -73,16 +78,8 @@ pub fn evaluate(
     let correct: u64 = (0..classes).map(|class| confusion[class][class]).sum();
     Ok(Evaluation {
         count,
-        accuracy: if count == 0 {
-            0.0
-        } else {
-            correct as f64 / count as f64
-        },
-        loss: if count == 0 {
-            0.0
-        } else {
-            loss_sum / count as f64
-        },
+        accuracy: correct as f64 / count as f64,
+        loss: loss_sum / count as f64,
         confusion,
     })
 }

@@ -20,6 +20,10 @@ use burn::train::Interrupter;
 pub(crate) struct CtrlC {
     done: Arc<AtomicBool>,
     stopped: Arc<AtomicBool>,
+    /// Set by the first SIGINT or SIGTERM.
+    pressed: Arc<AtomicBool>,
+    /// Whether one had come when the training loop ended.
+    pressed_during_training: bool,
     watcher: Option<JoinHandle<()>>,
     #[cfg(unix)]
     handlers: Vec<signal_hook::SigId>,
@@ -58,6 +62,7 @@ impl CtrlC {
             let watching = done.clone();
             let stopped = Arc::new(AtomicBool::new(false));
             let seen = stopped.clone();
+            let signalled = pressed.clone();
             let watcher = std::thread::Builder::new()
                 .name("ctrl-c".to_string())
                 .spawn(move || {
@@ -83,6 +88,8 @@ impl CtrlC {
             Some(Self {
                 done,
                 stopped,
+                pressed: signalled,
+                pressed_during_training: false,
                 watcher,
                 handlers,
             })
@@ -98,6 +105,20 @@ impl CtrlC {
     /// this watcher ran.
     pub(crate) fn saw_stop(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Marks the end of the training loop; the handler stays installed for what follows (the
+    /// evaluation and the final writes), where a first signal is seen by
+    /// [`signalled_after_training`](Self::signalled_after_training) and a second one still
+    /// exits at once.
+    pub(crate) fn after_training(mut self) -> Self {
+        self.pressed_during_training = self.pressed.load(Ordering::SeqCst);
+        self
+    }
+
+    /// Whether a first SIGINT or SIGTERM came after [`after_training`](Self::after_training).
+    pub(crate) fn signalled_after_training(&self) -> bool {
+        !self.pressed_during_training && self.pressed.load(Ordering::SeqCst)
     }
 }
 

@@ -13,25 +13,29 @@
 
 mod artifacts;
 mod backend;
+mod checkpoints;
 mod classifier;
 mod config;
 mod error;
 mod evaluate;
 mod interrupt;
+mod manifest;
 mod metric_log;
 pub mod plots;
 mod renderer;
 mod report;
 mod train;
 
-pub use artifacts::{ArtifactDir, HistoryEntry, RUN_ENTRIES, Summary, write_atomic};
+pub use artifacts::{ArtifactDir, HistoryEntry, RUN_ENTRIES, RunFolder, Summary, write_atomic};
 pub use backend::{BackendError, BackendKind};
 pub use classifier::{Classifier, Divergence};
 pub use config::{
-    EarlyStopping, LrSchedule, ModelSettings, SgdSettings, TrainingConfig, ValidConfig,
+    EarlyStopping, LrSchedule, MAX_BATCH_SIZE, MAX_CONFIG_BYTES, MAX_EPOCHS,
+    MAX_ITERATIONS_PER_EPOCH, ModelSettings, SgdSettings, TrainingConfig, ValidConfig,
 };
 pub use error::{ConfigError, LearnerError};
 pub use evaluate::{Evaluation, evaluate};
+pub use manifest::{FolderLock, LOCK, MANIFEST, Manifest};
 pub use renderer::PlainRenderer;
 pub use report::{ClassFigures, Confusion, EvalReport};
 pub use train::{ProgressMode, TrainOptions, TrainReport, train};

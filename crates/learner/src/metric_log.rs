@@ -21,6 +21,9 @@ use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, MetricName, NumericEntry};
 
+use crate::LearnerError;
+use crate::manifest::Manifest;
+
 /// What a [`MetricFiles`] tells whoever launched the run: whether it has closed its files (Burn
 /// drops its metric loggers on a thread of its own, after `launch` has returned) and its first
 /// write error.
@@ -29,8 +32,48 @@ pub(crate) struct LogStatus(Arc<(Mutex<LogState>, Condvar)>);
 
 #[derive(Debug, Default)]
 struct LogState {
-    failure: Option<(PathBuf, io::Error)>,
+    failure: Option<(PathBuf, LogError)>,
     closed: bool,
+}
+
+/// Why a metric log could not be written.
+#[derive(Debug)]
+pub(crate) enum LogError {
+    /// The file system refused (a full disk, say).
+    Io(io::Error),
+    /// The run's folder refused the file (one in the way that the run did not write).
+    Refused(LearnerError),
+}
+
+impl From<io::Error> for LogError {
+    fn from(error: io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+impl From<LearnerError> for LogError {
+    fn from(error: LearnerError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(error) => error.fmt(f),
+            Self::Refused(error) => error.fmt(f),
+        }
+    }
+}
+
+impl LogError {
+    /// The error a run reports for `path`.
+    pub(crate) fn into_learner_error(self, path: PathBuf) -> LearnerError {
+        match self {
+            Self::Io(source) => LearnerError::Write { path, source },
+            Self::Refused(error) => error,
+        }
+    }
 }
 
 impl LogStatus {
@@ -43,7 +86,7 @@ impl LogStatus {
 
     /// Waits until the logger has written and closed every file, at most `timeout`; then returns
     /// whether it has, and the file that could not be written and why if a write failed.
-    pub(crate) fn finish(&self, timeout: Duration) -> (bool, Option<(PathBuf, io::Error)>) {
+    pub(crate) fn finish(&self, timeout: Duration) -> (bool, Option<(PathBuf, LogError)>) {
         let (lock, closed) = &*self.0;
         let state = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (mut state, _) = closed
@@ -53,7 +96,7 @@ impl LogStatus {
     }
 
     /// Keeps the first failure only: later ones are its consequences.
-    fn record(&self, path: PathBuf, error: io::Error) -> bool {
+    fn record(&self, path: PathBuf, error: LogError) -> bool {
         let mut state = self.state();
         let first = state.failure.is_none();
         if first {
@@ -80,10 +123,34 @@ pub(crate) fn log_path(directory: &Path, name: &str, epoch: usize, split: &Split
         .join(format!("{}.log", name.replace(' ', "_")))
 }
 
+/// One value per epoch of `metric` in the logs of `split` under `directory`: each epoch's final
+/// value (the last line, `<value>,final`), for `epochs` epochs. An epoch without a log (a run
+/// killed before writing it) is left out.
+pub(crate) fn final_values(
+    directory: &Path,
+    split: Split,
+    metric: &str,
+    epochs: usize,
+) -> Vec<(f64, f64)> {
+    (1..=epochs)
+        .filter_map(|epoch| {
+            let text = std::fs::read_to_string(log_path(directory, metric, epoch, &split)).ok()?;
+            let value = text
+                .lines()
+                .rev()
+                .find_map(|line| line.strip_suffix(",final"))?
+                .parse::<f64>()
+                .ok()?;
+            Some((epoch as f64, value))
+        })
+        .collect()
+}
+
 /// A [`MetricLogger`] writing Burn's metric log files that reports write errors instead of
-/// panicking.
+/// panicking, and lists every file and folder it creates in the run's manifest first.
 pub(crate) struct MetricFiles {
     directory: PathBuf,
+    manifest: Arc<Manifest>,
     names: HashMap<MetricId, MetricName>,
     /// The files of the epoch being logged, by path.
     open: HashMap<PathBuf, BufWriter<File>>,
@@ -94,11 +161,11 @@ pub(crate) struct MetricFiles {
 }
 
 impl MetricFiles {
-    /// Logs under `directory` (a run's artifacts folder); a write error stops the run through
-    /// `interrupter`.
-    pub(crate) fn new(directory: impl AsRef<Path>, interrupter: Interrupter) -> Self {
+    /// Logs under the run folder's root; a write error stops the run through `interrupter`.
+    pub(crate) fn new(manifest: Arc<Manifest>, directory: &Path, interrupter: Interrupter) -> Self {
         Self {
-            directory: directory.as_ref().to_path_buf(),
+            directory: directory.to_path_buf(),
+            manifest,
             names: HashMap::new(),
             open: HashMap::new(),
             epoch: None,
@@ -117,7 +184,7 @@ impl MetricFiles {
         log_path(&self.directory, name, epoch, split)
     }
 
-    fn fail(&mut self, path: PathBuf, error: io::Error) {
+    fn fail(&mut self, path: PathBuf, error: LogError) {
         self.failed = true;
         self.open.clear();
         if self.status.record(path, error) {
@@ -131,26 +198,27 @@ impl MetricFiles {
         for (path, mut file) in std::mem::take(&mut self.open) {
             if let Err(error) = file.flush() {
                 if !self.failed {
-                    self.fail(path, error);
+                    self.fail(path, error.into());
                 }
                 return;
             }
         }
     }
 
-    fn write(&mut self, path: PathBuf, line: &str) -> io::Result<()> {
+    fn write(&mut self, path: PathBuf, line: &str) -> Result<(), LogError> {
         let file = match self.open.entry(path) {
             std::collections::hash_map::Entry::Occupied(open) => open.into_mut(),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 if let Some(parent) = slot.key().parent() {
-                    std::fs::create_dir_all(parent)?;
+                    self.manifest.create_dir_all(parent)?;
                 }
+                self.manifest.claim(slot.key())?;
                 // Truncated, as Burn does: a resumed run logs its epochs afresh.
                 let file = File::create(slot.key())?;
                 slot.insert(BufWriter::new(file))
             }
         };
-        writeln!(file, "{line}")
+        Ok(writeln!(file, "{line}")?)
     }
 }
 
@@ -194,7 +262,7 @@ impl MetricLogger for MetricFiles {
             && let Err(error) = file.flush()
         {
             let message = format!("cannot write {}: {error}", path.display());
-            self.fail(path, error);
+            self.fail(path, error.into());
             return Err(message);
         }
         // A metric never logged in that epoch has no entries, as with Burn's logger.
@@ -258,11 +326,20 @@ mod tests {
         )
     }
 
+    /// A logger for a fresh run folder in `dir`, and the folder (which holds the lock).
+    fn logger(dir: &Path, interrupter: Interrupter) -> (MetricFiles, crate::RunFolder) {
+        let run = crate::ArtifactDir::new(dir).start_run(false).unwrap();
+        (
+            MetricFiles::new(run.manifest().clone(), dir, interrupter),
+            run,
+        )
+    }
+
     #[test]
     fn writes_burns_layout_and_reads_it_back() {
         let dir = tempfile::tempdir().unwrap();
         let interrupter = Interrupter::new();
-        let mut logger = MetricFiles::new(dir.path(), interrupter.clone());
+        let (mut logger, _run) = logger(dir.path(), interrupter.clone());
         let loss = definition("Loss");
         logger.log_metric_definition(loss.clone());
         logger.log(update(&loss, 0.5), 1, &Split::Train);
@@ -283,10 +360,10 @@ mod tests {
     #[test]
     fn a_write_error_stops_the_run_instead_of_panicking() {
         let dir = tempfile::tempdir().unwrap();
+        let interrupter = Interrupter::new();
+        let (mut logger, _run) = logger(dir.path(), interrupter.clone());
         // A file where the split folder should be: the logs cannot be created.
         std::fs::write(dir.path().join("train"), "in the way").unwrap();
-        let interrupter = Interrupter::new();
-        let mut logger = MetricFiles::new(dir.path(), interrupter.clone());
         let status = logger.status();
         let loss = definition("Loss");
         logger.log_metric_definition(loss.clone());
@@ -303,7 +380,7 @@ mod tests {
     #[test]
     fn the_status_waits_for_the_logger_to_close_its_files() {
         let dir = tempfile::tempdir().unwrap();
-        let mut logger = MetricFiles::new(dir.path(), Interrupter::new());
+        let (mut logger, _run) = logger(dir.path(), Interrupter::new());
         let status = logger.status();
         let loss = definition("Loss");
         logger.log_metric_definition(loss.clone());
@@ -324,12 +401,51 @@ mod tests {
     #[test]
     fn a_missing_log_reads_as_no_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let mut logger = MetricFiles::new(dir.path(), Interrupter::new());
+        let (mut logger, _run) = logger(dir.path(), Interrupter::new());
         assert!(
             logger
                 .read_numeric("Loss", 3, &Split::Valid)
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn final_values_read_the_last_line_of_each_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        for (epoch, text) in [(1, "0.9\n0.7\n0.5,final\n"), (3, "0.4\n0.25,final\n")] {
+            let path = log_path(dir.path(), "Loss", epoch, &Split::Valid);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        // Epoch 2 has no log (a run killed before it was written): its point is left out.
+        assert_eq!(
+            final_values(dir.path(), Split::Valid, "Loss", 3),
+            vec![(1.0, 0.5), (3.0, 0.25)]
+        );
+        assert!(final_values(dir.path(), Split::Train, "Loss", 3).is_empty());
+    }
+
+    #[test]
+    fn a_log_file_the_run_did_not_write_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let interrupter = Interrupter::new();
+        let (mut logger, _run) = logger(dir.path(), interrupter.clone());
+        let status = logger.status();
+        let path = log_path(dir.path(), "Loss", 1, &Split::Train);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "someone else's\n").unwrap();
+        let loss = definition("Loss");
+        logger.log_metric_definition(loss.clone());
+        logger.log(update(&loss, 0.5), 1, &Split::Train);
+        drop(logger);
+        assert!(interrupter.should_stop());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's\n");
+        let (_, failure) = status.finish(Duration::ZERO);
+        let (_, error) = failure.expect("the refusal is recorded");
+        assert!(
+            error.to_string().contains("not written by this run"),
+            "{error}"
         );
     }
 }

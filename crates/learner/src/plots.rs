@@ -1,20 +1,17 @@
-//! Pictures of a run, drawn with `plotters` and written as PNG: the training curves, the
-//! confusion matrix as a heat map, and the learned weight templates.
+//! Pictures of a run, drawn with `plotters` as PNG bytes from plain data: the training curves,
+//! the confusion matrix as a heat map, and the learned weight templates.
 //!
 //! Text is set in DejaVu Sans, embedded in the binary (`assets/`, Bitstream Vera licence), so
 //! that drawing needs no system font library.
 
-use std::path::Path;
 use std::sync::Once;
 
-use burn::train::metric::store::Split;
 use model::LogisticRegression;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use crate::metric_log::log_path;
-use crate::{ArtifactDir, EvalReport, LearnerError, Summary, write_atomic};
+use crate::{EvalReport, LearnerError};
 
 static FONT: Once = Once::new();
 
@@ -30,13 +27,11 @@ fn plot_error(err: impl std::fmt::Display) -> LearnerError {
     LearnerError::Plot(err.to_string())
 }
 
-/// Draws with `draw` on a white `width x height` canvas and writes it to `path` as PNG,
-/// atomically.
+/// Draws with `draw` on a white `width x height` canvas; returns the picture as PNG bytes.
 fn render(
-    path: &Path,
     (width, height): (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), LearnerError>,
-) -> Result<(), LearnerError> {
+) -> Result<Vec<u8>, LearnerError> {
     register();
     let mut pixels = vec![255u8; (width * height * 3) as usize];
     {
@@ -50,65 +45,43 @@ fn render(
     image
         .write_to(&mut png, image::ImageFormat::Png)
         .map_err(plot_error)?;
-    write_atomic(path, &png.into_inner())
+    Ok(png.into_inner())
 }
 
-/// One value per epoch of a metric from the metric logs (`<split>/epoch-N/<Metric>.log`,
-/// whose last line is `<value>,final`).
-fn burn_metric(
-    artifacts: &ArtifactDir,
-    split: Split,
-    metric: &str,
-    epochs: usize,
-) -> Vec<(f64, f64)> {
-    (1..=epochs)
-        .filter_map(|epoch| {
-            let file = log_path(artifacts.root(), metric, epoch, &split);
-            let text = std::fs::read_to_string(file).ok()?;
-            let value = text
-                .lines()
-                .rev()
-                .find_map(|line| line.strip_suffix(",final"))?
-                .parse::<f64>()
-                .ok()?;
-            Some((epoch as f64, value))
-        })
-        .collect()
+/// A run's curves: one `(epoch, value)` point per epoch and series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Curves {
+    /// Epochs of the run (the x axis ends there).
+    pub epochs: usize,
+    /// Mean training loss per epoch.
+    pub train_loss: Vec<(f64, f64)>,
+    /// Validation loss per epoch.
+    pub valid_loss: Vec<(f64, f64)>,
+    /// Test loss per epoch (a report only).
+    pub test_loss: Vec<(f64, f64)>,
+    /// Training accuracy per epoch, in percent.
+    pub train_accuracy: Vec<(f64, f64)>,
+    /// Validation accuracy per epoch, in percent.
+    pub valid_accuracy: Vec<(f64, f64)>,
+    /// Test accuracy per epoch, in percent.
+    pub test_accuracy: Vec<(f64, f64)>,
 }
 
-/// `curves.png`: loss and accuracy per epoch, training and validation (from Burn's metric
-/// logs) and test (from the history, a report only).
-pub fn save_curves(
-    artifacts: &ArtifactDir,
-    summary: &Summary,
-    path: &Path,
-) -> Result<(), LearnerError> {
-    let epochs = summary.epochs.max(1);
-    let train_loss = burn_metric(artifacts, Split::Train, "Loss", epochs);
-    let valid_loss = burn_metric(artifacts, Split::Valid, "Loss", epochs);
-    let train_accuracy = burn_metric(artifacts, Split::Train, "Accuracy", epochs);
-    let valid_accuracy = burn_metric(artifacts, Split::Valid, "Accuracy", epochs);
-    let history = |value: fn(&crate::HistoryEntry) -> f64| -> Vec<(f64, f64)> {
-        summary
-            .history
-            .iter()
-            .map(|e| (e.epoch as f64, value(e)))
-            .collect()
-    };
-    let test_loss = history(|e| e.test_loss);
-    let test_accuracy = history(|e| 100.0 * e.test_accuracy);
-    render(path, (1200, 500), |root| {
+/// `curves.png`: loss and accuracy per epoch, training, validation and test.
+pub fn curves_png(curves: &Curves) -> Result<Vec<u8>, LearnerError> {
+    let epochs = curves.epochs.max(1);
+    render((1200, 500), |root| {
         root.fill(&WHITE).map_err(plot_error)?;
         let (left, right) = root.split_horizontally(600);
         panel(
             &left,
-            "Loss (cross-entropy)",
+            "Loss",
             "loss",
             epochs,
             &[
-                ("train", &train_loss, BLUE),
-                ("validation", &valid_loss, RED),
-                ("test", &test_loss, BLACK),
+                ("train", &curves.train_loss, BLUE),
+                ("validation", &curves.valid_loss, RED),
+                ("test", &curves.test_loss, BLACK),
             ],
         )?;
         panel(
@@ -117,9 +90,9 @@ pub fn save_curves(
             "accuracy (%)",
             epochs,
             &[
-                ("train", &train_accuracy, BLUE),
-                ("validation", &valid_accuracy, RED),
-                ("test", &test_accuracy, BLACK),
+                ("train", &curves.train_accuracy, BLUE),
+                ("validation", &curves.valid_accuracy, RED),
+                ("test", &curves.test_accuracy, BLACK),
             ],
         )
     })
@@ -195,7 +168,7 @@ fn panel(
 
 /// `confusion.png`: the confusion matrix as a heat map (rows: true class, columns: predicted),
 /// each cell's count written in it.
-pub fn save_confusion(report: &EvalReport, path: &Path) -> Result<(), LearnerError> {
+pub fn confusion_png(report: &EvalReport) -> Result<Vec<u8>, LearnerError> {
     let classes = report.confusion.len();
     let largest = report
         .confusion
@@ -206,7 +179,7 @@ pub fn save_confusion(report: &EvalReport, path: &Path) -> Result<(), LearnerErr
         .unwrap_or(1)
         .max(1) as f64;
     let size = 120 + 56 * classes as u32;
-    render(path, (size + 60, size), |root| {
+    render((size + 60, size), |root| {
         root.fill(&WHITE).map_err(plot_error)?;
         let n = classes as i32;
         let mut chart = ChartBuilder::on(root)
@@ -277,13 +250,12 @@ pub fn save_confusion(report: &EvalReport, path: &Path) -> Result<(), LearnerErr
 /// `weights.png`: each class's weights as a `rows x cols` image (red: the pixel votes for the
 /// class, blue: against it, white: indifferent), the templates a logistic regression matches
 /// each image against.
-pub fn save_weights(
+pub fn weights_png(
     model: &LogisticRegression,
     rows: usize,
     cols: usize,
     class_names: &[String],
-    path: &Path,
-) -> Result<(), LearnerError> {
+) -> Result<Vec<u8>, LearnerError> {
     // One template per output: per class, or a single one for a binary head.
     let classes = model.weights().dims()[1];
     let class_names: Vec<String> = if classes == 1 && class_names.len() == 2 {
@@ -311,7 +283,6 @@ pub fn save_weights(
     let scale = 8u32;
     let cell = (cols as u32 * scale + 20, rows as u32 * scale + 40);
     render(
-        path,
         (cell.0 * columns as u32, cell.1 * grid_rows as u32 + 30),
         |root| {
             root.fill(&WHITE).map_err(plot_error)?;
@@ -353,26 +324,4 @@ pub fn save_weights(
             Ok(())
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn curves_read_the_final_value_of_each_epoch_from_the_metric_logs() {
-        let dir = tempfile::tempdir().unwrap();
-        let artifacts = ArtifactDir::new(dir.path());
-        for (epoch, text) in [(1, "0.9\n0.7\n0.5,final\n"), (3, "0.4\n0.25,final\n")] {
-            let path = log_path(dir.path(), "Loss", epoch, &Split::Valid);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        // Epoch 2 has no log (a run killed before it was written): its point is left out.
-        assert_eq!(
-            burn_metric(&artifacts, Split::Valid, "Loss", 3),
-            vec![(1.0, 0.5), (3.0, 0.25)]
-        );
-        assert!(burn_metric(&artifacts, Split::Train, "Loss", 3).is_empty());
-    }
 }

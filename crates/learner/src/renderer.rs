@@ -5,7 +5,11 @@
 //! `log_interval` iterations and one per split, with every numeric metric, and no escape codes.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use burn::train::Interrupter;
 
 use burn::train::LearnerSummary;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
@@ -17,10 +21,56 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
+/// The first error writing progress to stdout, shared between the renderer Burn owns during
+/// training and the run that reports it afterwards.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OutputStatus(Arc<Mutex<Option<std::io::Error>>>);
+
+impl OutputStatus {
+    fn record(&self, error: std::io::Error) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(error);
+    }
+
+    /// An error when progress could not be written (stdout closed or full): the run stopped
+    /// there, and was saved.
+    pub(crate) fn check(
+        &self,
+        artifacts: &crate::ArtifactDir,
+        epochs: usize,
+    ) -> Result<(), crate::LearnerError> {
+        let failure = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match failure {
+            None => Ok(()),
+            Some(error) => Err(crate::LearnerError::Output {
+                error,
+                artifacts: artifacts.root().to_path_buf(),
+                epochs,
+            }),
+        }
+    }
+}
+
+/// Where [`PlainRenderer`] reports a write error.
+struct Report {
+    status: OutputStatus,
+    interrupter: Interrupter,
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Prints training progress as plain lines on stdout.
 #[derive(Debug)]
 pub struct PlainRenderer {
     silent: bool,
+    /// Where a write error goes, and the run it stops.
+    report: Option<Report>,
     log_interval: usize,
     metrics: Vec<(MetricId, String, String)>,
     /// Metrics shown at their latest value rather than averaged (the learning rate).
@@ -42,6 +92,7 @@ impl PlainRenderer {
     pub fn new(log_interval: usize) -> Self {
         Self {
             silent: false,
+            report: None,
             log_interval,
             metrics: Vec::new(),
             latest_only: Vec::new(),
@@ -65,9 +116,31 @@ impl PlainRenderer {
         }
     }
 
-    fn say(&self, line: std::fmt::Arguments<'_>) {
-        if !self.silent {
-            println!("{line}");
+    /// On a write error, stops the run through `interrupter` and records the error in
+    /// `status`; afterwards the renderer prints nothing.
+    pub(crate) fn reporting(mut self, status: OutputStatus, interrupter: Interrupter) -> Self {
+        self.report = Some(Report {
+            status,
+            interrupter,
+        });
+        self
+    }
+
+    /// Prints a line; a closed or full stdout stops the printing, and the run (a training
+    /// nobody can see is a training nobody asked for).
+    fn say(&mut self, line: std::fmt::Arguments<'_>) {
+        if self.silent {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(error) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            self.silent = true;
+            if let Some(report) = &self.report {
+                report.status.record(error);
+                report
+                    .interrupter
+                    .stop(Some("standard output cannot be written"));
+            }
         }
     }
 
@@ -155,8 +228,8 @@ impl MetricsRendererTraining for PlainRenderer {
         &mut self,
         summary: Option<LearnerSummary>,
     ) -> Result<(), Box<dyn std::error::Error>> {
-        if let Some(summary) = summary.filter(|_| !self.silent) {
-            println!("{summary}");
+        if let Some(summary) = summary {
+            self.say(format_args!("{summary}"));
         }
         Ok(())
     }
@@ -204,10 +277,8 @@ impl TrainingProgressLogger for PlainRenderer {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch.max(1);
         if self.epoch > 1 {
-            self.say(format_args!(
-                "resuming at epoch {} of {total_epochs}",
-                self.epoch
-            ));
+            let epoch = self.epoch;
+            self.say(format_args!("resuming at epoch {epoch} of {total_epochs}"));
         } else {
             self.say(format_args!("training for {total_epochs} epochs"));
         }
@@ -237,14 +308,15 @@ impl TrainingProgressLogger for PlainRenderer {
             && self.log_interval > 0
             && self.iteration.is_multiple_of(self.log_interval)
         {
-            self.say(format_args!(
+            let line = format!(
                 "epoch {}/{} | {:>6}/{} images | {}",
                 self.epoch,
                 self.total_epochs,
                 self.items_processed,
                 self.items_total,
                 self.values(&self.train)
-            ));
+            );
+            self.say(format_args!("{line}"));
         }
     }
 
@@ -254,14 +326,15 @@ impl TrainingProgressLogger for PlainRenderer {
         } else {
             &self.valid
         };
-        self.say(format_args!(
+        let line = format!(
             "epoch {}/{} {} | {} | {:.2} s",
             self.epoch,
             self.total_epochs,
             self.split,
             self.values(values),
             self.split_started.elapsed().as_secs_f64()
-        ));
+        );
+        self.say(format_args!("{line}"));
     }
 
     fn end(&mut self) {}

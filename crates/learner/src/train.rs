@@ -1,30 +1,36 @@
-//! One training run: burn-train's `SupervisedTraining` with SGD and cross-entropy, then test
-//! evaluation and the saved artifacts.
+//! One training run: burn-train's `SupervisedTraining` with SGD and the model's loss, then the
+//! test evaluation and the saved artifacts.
+//!
+//! [`train`] reads as its phases: [`prepare`] the run folder and resume point, [`build`] Burn's
+//! training, [`launch`] it, and [`finish`]: evaluation, history, summary and pictures. What
+//! touches the disk lives in [`crate::artifacts`], [`crate::manifest`] and
+//! [`crate::checkpoints`].
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use burn::lr_scheduler::LrSchedulerRecord;
-use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, CpuMemory, CpuUse, LearningRateMetric, LossMetric};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::{
-    ExecutionStrategy, Interrupter, Learner, MetricEarlyStoppingStrategy, MultiDeviceOptim,
-    StoppingCondition, SupervisedTraining,
+    ExecutionStrategy, Interrupter, Learner, LearningResult, MetricEarlyStoppingStrategy,
+    MultiDeviceOptim, StoppingCondition, SupervisedTraining,
 };
 use data::{EpochTimer, Mnist, MnistLoader};
 use model::{LogisticRegression, LogisticRegressionConfig};
 
+use crate::checkpoints::{ListedCheckpointer, check_checkpoints, load_checkpoint};
 use crate::interrupt::CtrlC;
-use crate::metric_log::MetricFiles;
+use crate::metric_log::{LogStatus, MetricFiles, final_values};
+use crate::renderer::OutputStatus;
 use crate::{
     ArtifactDir, BackendKind, Classifier, ConfigError, EvalReport, Evaluation, HistoryEntry,
-    LearnerError, PlainRenderer, Summary, ValidConfig, evaluate, plots, write_atomic,
+    LearnerError, PlainRenderer, RunFolder, Summary, ValidConfig, evaluate, plots,
 };
 
 /// How training progress is shown.
@@ -33,12 +39,37 @@ pub enum ProgressMode {
     /// Burn's dashboard when stdout is a terminal, plain lines otherwise.
     #[default]
     Auto,
-    /// Burn's terminal dashboard.
+    /// Burn's terminal dashboard (needs a terminal).
     Dashboard,
     /// Plain lines ([`PlainRenderer`]).
     Plain,
     /// Nothing (benchmarks, library use).
     Quiet,
+}
+
+impl ProgressMode {
+    /// Prints a line about the run's progress, unless quiet. A write error is ignored here: the
+    /// progress lines report it, and the caller's own output will meet it too.
+    pub(crate) fn announce(self, line: std::fmt::Arguments<'_>) {
+        if self != ProgressMode::Quiet {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+        }
+    }
+
+    /// Whether this mode shows the dashboard here; an error for the dashboard without a
+    /// terminal, which Burn's dashboard cannot draw on (its thread panics and training goes on
+    /// unseen).
+    pub fn dashboard(self) -> Result<bool, LearnerError> {
+        let terminal = std::io::stdout().is_terminal();
+        match self {
+            ProgressMode::Auto => Ok(terminal),
+            ProgressMode::Dashboard if terminal => Ok(true),
+            ProgressMode::Dashboard => Err(LearnerError::NoTerminal),
+            ProgressMode::Plain | ProgressMode::Quiet => Ok(false),
+        }
+    }
 }
 
 /// Settings of a run that are not hyperparameters.
@@ -52,9 +83,10 @@ pub struct TrainOptions {
     /// device computes the gradients of its share of every step; the main device, the first,
     /// applies them and runs validation).
     pub devices: usize,
-    /// Continue from the last complete checkpoint in `artifacts` instead of starting afresh.
+    /// Continue the run in `artifacts` (from its last complete checkpoint, or from the start
+    /// when it stopped before its first) instead of starting afresh.
     pub resume: bool,
-    /// Replace an earlier run found in `artifacts`.
+    /// Replace an earlier run found in `artifacts` (only what it wrote is removed).
     pub overwrite: bool,
     /// How progress is shown.
     pub progress: ProgressMode,
@@ -84,23 +116,32 @@ pub fn train(
     data: &Mnist,
     options: &TrainOptions,
 ) -> Result<TrainReport, LearnerError> {
-    // The data as the task sees it (relabelled for a pair or one-against-rest task).
-    let relabelled;
-    let data = if data.task == config.task {
-        data
-    } else {
-        relabelled = data.clone().with_task(config.task)?;
-        &relabelled
-    };
-    let artifacts = ArtifactDir::new(&options.artifacts);
-    let resume_from = if options.resume {
-        Some(resume_point(&artifacts, config)?)
-    } else {
-        artifacts.prepare_new_run(options.overwrite)?;
-        None
-    };
-    artifacts.save_config(config)?;
+    let run = prepare(config, data, options)?;
+    let training = build(config, &run, options)?;
+    let outcome = launch(training, &run, config)?;
+    finish(config, run, options, outcome)
+}
 
+/// Everything a run needs that is settled before Burn starts.
+struct Run<'a> {
+    data: Cow<'a, Mnist>,
+    folder: RunFolder,
+    /// Complete epochs already trained (0 for a new run, or a resume before the first
+    /// checkpoint).
+    done: usize,
+    devices: Vec<Device>,
+    model_config: LogisticRegressionConfig,
+}
+
+/// Checks what can be checked before anything is written, then takes the artifacts folder: a
+/// new run (refusing or replacing an earlier one) or the run to resume, whose config and
+/// checkpoints are checked.
+fn prepare<'a>(
+    config: &ValidConfig,
+    data: &'a Mnist,
+    options: &TrainOptions,
+) -> Result<Run<'a>, LearnerError> {
+    options.progress.dashboard()?;
     if options.devices > 1 && config.iterations_per_epoch.is_some() {
         return Err(ConfigError::Invalid {
             field: "iterations_per_epoch",
@@ -110,43 +151,127 @@ pub fn train(
         }
         .into());
     }
-    let devices = options.backend.devices(options.devices)?;
-    let device = devices[0].clone();
-    let autodiff = device.clone().autodiff();
+    // The data as the task sees it (relabelled for a pair or one-against-rest task).
+    let data = if data.task == config.task {
+        data.ensure_not_empty()?;
+        Cow::Borrowed(data)
+    } else {
+        Cow::Owned(data.clone().with_task(config.task)?)
+    };
     let model_config = LogisticRegressionConfig::new()
         .with_input_size(data.input_size())
         .with_num_classes(data.num_classes())
         .with_bias(config.model.bias)
         .with_head(config.model.head);
     model_config.validate()?;
-    if let Some(epoch) = resume_from {
-        // Burn panics on a checkpoint it cannot read; find a damaged one before it does.
-        check_checkpoints(&artifacts, epoch, &model_config, &device)?;
+    let devices = options.backend.devices(options.devices)?;
+    let artifacts = ArtifactDir::new(&options.artifacts);
+    let (folder, done) = if options.resume {
+        let folder = artifacts.reopen_run()?;
+        let done = resume_point(&folder, config)?;
+        if done > 0 {
+            // Burn panics on a checkpoint it cannot read; find a damaged one before it does.
+            check_checkpoints(&folder, done, &model_config, &devices[0])?;
+        }
+        (folder, done)
+    } else {
+        (artifacts.start_run(options.overwrite)?, 0)
+    };
+    folder.save_config(config)?;
+    Ok(Run {
+        data,
+        folder,
+        done,
+        devices,
+        model_config,
+    })
+}
+
+/// The epoch a resumed run continues after: its last complete checkpoint, or 0 when it stopped
+/// before its first one (it then starts again from the beginning, with its saved config). A run
+/// that has all its epochs is refused, unless it was stopped before its summary was written
+/// (the resume then only finishes it). The config must not change what the checkpoints are
+/// made of.
+fn resume_point(folder: &RunFolder, config: &ValidConfig) -> Result<usize, LearnerError> {
+    let last = folder.checkpoint_epochs().last().copied().unwrap_or(0);
+    // Without a checkpoint there is nothing for a changed config to break.
+    if let Some(recorded) = folder.recorded_config().filter(|_| last > 0) {
+        let changes = crate::config::resume_changes(recorded, config);
+        if !changes.is_empty() {
+            return Err(LearnerError::ConfigChanged {
+                path: folder.config_path(),
+                changes: changes.join("; "),
+            });
+        }
     }
+    if last > config.epochs || (last == config.epochs && folder.summary_path().is_file()) {
+        return Err(LearnerError::Artifacts {
+            path: folder.root().to_path_buf(),
+            problem: format!(
+                "already holds {last} trained epochs, and the config asks for {}; pass a larger \
+                 --epochs to train further",
+                config.epochs
+            ),
+        });
+    }
+    Ok(last)
+}
+
+/// Burn's training, ready to launch, and what the run watches while it goes.
+struct Training {
+    supervised: SupervisedTraining<Classifier>,
+    learner: Learner<Classifier>,
+    watch: Classifier,
+    ctrl_c: Option<CtrlC>,
+    logs: LogStatus,
+    output: OutputStatus,
+    timer: EpochTimer,
+    iterations_per_epoch: usize,
+}
+
+/// Builds Burn's `SupervisedTraining`: model, loaders, metrics, the run's own metric logger
+/// and checkpointers (which list their files in the manifest), early stopping, the strategy for
+/// several devices, the progress display and the Ctrl-C handler.
+fn build(
+    config: &ValidConfig,
+    run: &Run<'_>,
+    options: &TrainOptions,
+) -> Result<Training, LearnerError> {
+    let device = &run.devices[0];
+    let autodiff = device.clone().autodiff();
     let interrupter = Interrupter::new();
-    let classifier = Classifier::new(seeded_init(&model_config, &autodiff, config.seed))
+    let classifier = Classifier::new(seeded_init(&run.model_config, &autodiff, config.seed))
         .with_divergence_guard(interrupter.clone());
     // Shares the guard's record with the copies Burn trains.
     let watch = classifier.clone();
 
     let timer = EpochTimer::new();
-    let mut train_loader = MnistLoader::new(data.train.clone(), config.batch_size, &autodiff)
+    let mut train_loader = MnistLoader::new(run.data.train.clone(), config.batch_size, &autodiff)
         .shuffled(config.seed)
-        .timed(timer.clone());
+        .timed(timer.clone())
+        .starting_at_epoch(run.done);
     if let Some(iterations) = config.iterations_per_epoch {
         train_loader = train_loader.with_batches_per_epoch(iterations);
     }
-    if let Some(done) = resume_from {
-        train_loader = train_loader.starting_at_epoch(done);
-    }
     let iterations_per_epoch = train_loader.batches_per_epoch();
-    let valid_loader = MnistLoader::new(data.validation.clone(), config.eval_batch_size, &device);
+    let valid_loader =
+        MnistLoader::new(run.data.validation.clone(), config.eval_batch_size, device);
 
+    let folder = &run.folder;
     // Burn's own metric logger panics (and may abort the process) when a write fails.
-    let metric_files = MetricFiles::new(artifacts.root(), interrupter.clone());
-    let log_status = metric_files.status();
-    let mut training = SupervisedTraining::new(
-        artifacts.root(),
+    let metric_files = MetricFiles::new(
+        folder.manifest().clone(),
+        folder.root(),
+        interrupter.clone(),
+    );
+    let logs = metric_files.status();
+    // Burn writes its log there when the training starts.
+    folder
+        .manifest()
+        .claim(&folder.root().join("experiment.log"))?;
+    let [model_files, optim_files, scheduler_files] = ListedCheckpointer::for_run(folder)?;
+    let mut supervised = SupervisedTraining::new(
+        folder.root(),
         Arc::new(train_loader),
         Arc::new(valid_loader),
     )
@@ -156,12 +281,12 @@ pub fn train(
     .metric_train_numeric(CpuUse::new())
     .metric_train_numeric(CpuMemory::new())
     .with_checkpointing_strategy(KeepLastNCheckpoints::new(usize::MAX))
-    .with_default_checkpointers()
+    .with_custom_checkpointers(model_files, optim_files, scheduler_files)
     .with_interrupter(interrupter.clone())
     .num_epochs(config.epochs)
     .summary();
     if let Some(early) = &config.early_stopping {
-        training = training.early_stopping(MetricEarlyStoppingStrategy::new(
+        supervised = supervised.early_stopping(MetricEarlyStoppingStrategy::new(
             &LossMetric::new(),
             Aggregate::Mean,
             Direction::Lowest,
@@ -171,116 +296,185 @@ pub fn train(
             },
         ));
     }
-    if let Some(done) = resume_from {
-        training = training.checkpoint(done);
+    if run.done > 0 {
+        supervised = supervised.checkpoint(run.done);
     }
-    if devices.len() > 1 {
-        let devices = devices
+    if run.devices.len() > 1 {
+        let devices = run
+            .devices
             .iter()
             .map(|device| device.clone().autodiff())
             .collect();
-        training = training.with_training_strategy(
+        supervised = supervised.with_training_strategy(
             ExecutionStrategy::MultiDevice(devices, MultiDeviceOptim::OptimMainDevice).into(),
         );
     }
-    let dashboard = match options.progress {
-        ProgressMode::Auto => std::io::stdout().is_terminal(),
-        ProgressMode::Dashboard => true,
-        ProgressMode::Plain | ProgressMode::Quiet => false,
-    };
+    let dashboard = options.progress.dashboard()?;
     // Ctrl-C and SIGTERM stop the run cleanly (Ctrl-C under the dashboard's raw mode too); not
     // in quiet mode, which is for library use, where the application owns its signals.
     let ctrl_c = (options.progress != ProgressMode::Quiet)
         .then(|| CtrlC::install(interrupter.clone(), dashboard))
         .flatten();
-    training = if dashboard {
-        training.renderer(Box::new(TuiMetricsRendererWrapper::new(
-            interrupter,
-            resume_from,
+    let output = OutputStatus::default();
+    supervised = if dashboard {
+        let resumed = (run.done > 0).then_some(run.done);
+        supervised.renderer(Box::new(TuiMetricsRendererWrapper::new(
+            interrupter.clone(),
+            resumed,
         )))
     } else if options.progress == ProgressMode::Quiet {
-        training.renderer(Box::new(PlainRenderer::silent()))
+        supervised.renderer(Box::new(PlainRenderer::silent()))
     } else {
-        training.renderer(Box::new(PlainRenderer::new(config.log_interval)))
+        supervised.renderer(Box::new(
+            PlainRenderer::new(config.log_interval).reporting(output.clone(), interrupter.clone()),
+        ))
     };
-
     let learner = Learner::new(
         classifier,
         config.sgd().init(),
         config.scheduler(iterations_per_epoch)?,
     );
+    Ok(Training {
+        supervised,
+        learner,
+        watch,
+        ctrl_c,
+        logs,
+        output,
+        timer,
+        iterations_per_epoch,
+    })
+}
+
+/// What the training loop left for [`finish`].
+struct Outcome {
+    model: LogisticRegression,
+    interrupted: bool,
+    ctrl_c: Option<CtrlC>,
+    output: OutputStatus,
+    timer: EpochTimer,
+    iterations_per_epoch: usize,
+}
+
+/// Runs Burn's training loop, closes its display, waits for its metric logs, and turns what
+/// stopped it into an error where it failed: a full disk, a write refused, divergence, a panic.
+fn launch(
+    training: Training,
+    run: &Run<'_>,
+    config: &ValidConfig,
+) -> Result<Outcome, LearnerError> {
+    let Training {
+        supervised,
+        learner,
+        watch,
+        ctrl_c,
+        logs,
+        output,
+        timer,
+        iterations_per_epoch,
+    } = training;
+    let folder = &run.folder;
     // Burn's checkpointers report write errors through the interrupter and the metric logs
-    // through `log_status`; a panic left in Burn's loop still becomes an error, not a wall of
-    // thread panics.
-    let result = crate::backend::quietly(|| training.launch(learner)).map_err(|message| {
-        let message = format!("Burn's training loop panicked: {message}");
-        on_full_disk(&artifacts, LearnerError::Training(message))
-    })?;
+    // through `logs`; a panic left in Burn's loop still becomes an error, not a wall of thread
+    // panics.
+    let result: LearningResult<Classifier> = crate::backend::quietly(|| supervised.launch(learner))
+        .map_err(|message| {
+            let message = if message.contains("ThreadPoolBuildError") {
+                // Under a tight memory limit (`ulimit -v`) the threads' stacks do not fit.
+                format!(
+                    "Burn could not start its worker threads ({message}); the process is short \
+                     of memory or of threads: free some, or raise its limits (ulimit -v, \
+                     ulimit -u)"
+                )
+            } else {
+                format!("Burn's training loop panicked: {message}")
+            };
+            on_full_disk(folder, LearnerError::Training(message))
+        })?;
     // Dropping the renderer closes the dashboard and gives the terminal back.
     drop(result.renderer);
     // Burn closes the metric logs on a thread of its own, after `launch` returns: wait for them
     // (curves.png reads them). Ten seconds is far more than it takes; past them, carry on.
-    let (_closed, log_failure) = log_status.finish(Duration::from_secs(10));
-    if let Some((path, source)) = log_failure {
-        return Err(on_full_disk(
-            &artifacts,
-            LearnerError::Write { path, source },
-        ));
+    let (_closed, log_failure) = logs.finish(Duration::from_secs(10));
+    if let Some((path, failure)) = log_failure {
+        return Err(on_full_disk(folder, failure.into_learner_error(path)));
     }
     if let Some(error) = result.error {
         let error = LearnerError::Training(error.to_string());
-        return Err(on_full_disk(&artifacts, error));
+        return Err(on_full_disk(folder, error));
     }
     if let Some(divergence) = watch.divergence() {
-        let done_before = resume_from.unwrap_or(0);
-        let iteration = done_before * iterations_per_epoch + divergence.iteration;
+        let iteration = run.done * iterations_per_epoch + divergence.iteration;
         return Err(LearnerError::Diverged {
             loss: divergence.loss,
             iteration,
             epoch: (iteration - 1) / iterations_per_epoch + 1,
-            learning_rate: config.optimizer.learning_rate,
-            kept: artifacts.checkpoint_epochs().last().copied(),
-            artifacts: artifacts.root().to_path_buf(),
+            advice: crate::config::divergence_advice(config),
+            kept: folder.checkpoint_epochs().last().copied(),
+            artifacts: folder.root().to_path_buf(),
         });
     }
-    let model = result.model.model.valid();
-    let checkpoints = artifacts.checkpoint_epochs();
-    let epochs_done = checkpoints.last().copied().unwrap_or(0);
+    let epochs_done = folder.checkpoint_epochs().last().copied().unwrap_or(0);
     // Burn's dashboard resets the interrupter when training ends, so `result.interrupted` misses
     // a stop from its quit menu: the watcher's record and a short run without early stopping
     // tell it too.
     let interrupted = result.interrupted.is_some()
         || ctrl_c.as_ref().is_some_and(CtrlC::saw_stop)
         || (config.early_stopping.is_none() && epochs_done < config.epochs);
-    drop(ctrl_c);
-    let stopped_early = !interrupted && epochs_done < config.epochs;
-
-    let test = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
-    let validation = evaluate(&model, &data.validation, config.eval_batch_size, &device)?;
-    let timed = timer.epochs();
-    let mut elapsed = 0.0;
-    let seconds_by_epoch: Vec<(usize, f64)> = timed
-        .iter()
-        .enumerate()
-        .map(|(done, (duration, _))| {
-            elapsed += duration.as_secs_f64();
-            (resume_from.unwrap_or(0) + done + 1, elapsed)
-        })
-        .collect();
-    let history = history(
-        &artifacts,
-        &model_config,
-        data,
-        config,
+    Ok(Outcome {
+        model: result.model.model.valid(),
+        interrupted,
+        // Alive until the run is saved: a signal during the final writes stops them.
+        ctrl_c: ctrl_c.map(CtrlC::after_training),
+        output,
+        timer,
         iterations_per_epoch,
-        &device,
-        &seconds_by_epoch,
-    )?;
+    })
+}
 
-    // The running total after the last epoch this process trained; 0 when it trained none (a
-    // resume that only finishes the artifacts).
-    let train_seconds = seconds_by_epoch.last().map_or(0.0, |(_, seconds)| *seconds);
-    let samples: usize = timed.iter().map(|(_, items)| items).sum();
+/// Evaluates the final model, rebuilds the history from the checkpoints, and writes the
+/// results, `summary.json` last. A Ctrl-C or SIGTERM now stops before the next step and leaves
+/// the run for `--resume` to finish.
+fn finish(
+    config: &ValidConfig,
+    run: Run<'_>,
+    options: &TrainOptions,
+    outcome: Outcome,
+) -> Result<TrainReport, LearnerError> {
+    let Run {
+        data,
+        folder,
+        done,
+        devices,
+        model_config,
+    } = run;
+    let device = &devices[0];
+    let stop = || stopped(&outcome.ctrl_c, &folder);
+    let epochs_done = folder.checkpoint_epochs().last().copied().unwrap_or(0);
+    options.progress.announce(format_args!(
+        "evaluating the checkpoints of {epochs_done} epochs on the validation and test sets ..."
+    ));
+    let stopped_early = !outcome.interrupted && epochs_done < config.epochs;
+    let test = evaluate(&outcome.model, &data.test, config.eval_batch_size, device)?;
+    let validation = evaluate(
+        &outcome.model,
+        &data.validation,
+        config.eval_batch_size,
+        device,
+    )?;
+    stop()?;
+    let seconds_by_epoch = seconds_by_epoch(&outcome.timer, done);
+    let history = history(
+        &folder,
+        &model_config,
+        &data,
+        config,
+        outcome.iterations_per_epoch,
+        device,
+        &seconds_by_epoch,
+        &stop,
+    )?;
+    let (train_seconds, samples_per_second) = speed(&outcome.timer, &seconds_by_epoch);
     let summary = Summary {
         dataset: data.kind.to_string(),
         backend: options.backend.to_string(),
@@ -290,7 +484,7 @@ pub fn train(
             .collect::<Vec<_>>()
             .join(", "),
         epochs: epochs_done,
-        iterations: epochs_done * iterations_per_epoch,
+        iterations: epochs_done * outcome.iterations_per_epoch,
         batch_size: config.batch_size,
         learning_rate: config.optimizer.learning_rate,
         train_size: data.train.len(),
@@ -301,26 +495,62 @@ pub fn train(
         test_accuracy: test.accuracy,
         test_loss: test.loss,
         train_seconds,
-        samples_per_second: if train_seconds > 0.0 {
-            samples as f64 / train_seconds
-        } else {
-            0.0
-        },
+        samples_per_second,
         stopped_early,
-        interrupted,
-        resumed_from_epoch: resume_from,
+        interrupted: outcome.interrupted,
+        resumed_from_epoch: options.resume.then_some(done),
         data_source: data.source.to_string(),
         history,
     };
     let report = EvalReport::new(&test, &data.class_names());
-    save_results(&artifacts, &model, &summary, &report, data)
-        .map_err(|err| on_full_disk(&artifacts, err))?;
+    save_results(&folder, &outcome.model, &summary, &report, &data, &stop)
+        .map_err(|err| on_full_disk(&folder, err))?;
+    outcome.output.check(&folder, epochs_done)?;
     Ok(TrainReport {
         summary,
-        model,
+        model: outcome.model,
         test,
-        artifacts,
+        artifacts: folder.dir().clone(),
     })
+}
+
+/// An error when a Ctrl-C or SIGTERM came after the training loop ended: the run's checkpoints
+/// are complete, and `--resume` writes what is missing.
+fn stopped(ctrl_c: &Option<CtrlC>, folder: &RunFolder) -> Result<(), LearnerError> {
+    if ctrl_c.as_ref().is_some_and(CtrlC::signalled_after_training) {
+        return Err(LearnerError::StoppedWhileSaving {
+            artifacts: folder.root().to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// The running total of training seconds after each epoch this process trained, by epoch
+/// number (the first is `done + 1`).
+fn seconds_by_epoch(timer: &EpochTimer, done: usize) -> Vec<(usize, f64)> {
+    let mut elapsed = 0.0;
+    timer
+        .epochs()
+        .iter()
+        .enumerate()
+        .map(|(index, (duration, _))| {
+            elapsed += duration.as_secs_f64();
+            (done + index + 1, elapsed)
+        })
+        .collect()
+}
+
+/// Training seconds of this process (0 when it trained no epoch: a resume that only finishes
+/// the artifacts) and training images per second.
+fn speed(timer: &EpochTimer, seconds_by_epoch: &[(usize, f64)]) -> (f64, f64) {
+    let seconds = seconds_by_epoch.last().map_or(0.0, |(_, seconds)| *seconds);
+    let samples: usize = timer.epochs().iter().map(|(_, items)| items).sum();
+    let per_second = if seconds > 0.0 {
+        samples as f64 / seconds
+    } else {
+        0.0
+    };
+    (seconds, per_second)
 }
 
 /// Initialises the model from `seed`. The backend's random generator is global to the process,
@@ -340,35 +570,63 @@ fn seeded_init(
 /// Writes what a finished run leaves besides its checkpoints, `summary.json` last: a run
 /// without it is unfinished, and `--resume` finishes it.
 fn save_results(
-    artifacts: &ArtifactDir,
+    folder: &RunFolder,
     model: &LogisticRegression,
     summary: &Summary,
     report: &EvalReport,
     data: &Mnist,
+    stop: &dyn Fn() -> Result<(), LearnerError>,
 ) -> Result<(), LearnerError> {
-    artifacts.save_model(model)?;
-    artifacts.save_report(report)?;
-    // Through the artifacts' own atomic writer, which keeps the io error (a full disk) as it is.
+    folder.save_model(model)?;
+    folder.save_report(report)?;
+    stop()?;
     let safetensors = model
         .to_pytorch_safetensors()
         .map_err(|err| LearnerError::Write {
-            path: artifacts.safetensors_path(),
+            path: folder.safetensors_path(),
             source: std::io::Error::other(err.reason),
         })?;
-    write_atomic(&artifacts.safetensors_path(), &safetensors)?;
-    plots::save_curves(artifacts, summary, &artifacts.picture_path("curves.png"))?;
-    plots::save_weights(
+    folder.write(&folder.safetensors_path(), &safetensors)?;
+    let curves = curves(folder.dir(), summary);
+    folder.write(
+        &folder.picture_path("curves.png"),
+        &plots::curves_png(&curves)?,
+    )?;
+    let weights = plots::weights_png(
         model,
         data.train.rows(),
         data.train.cols(),
         &report.class_names,
-        &artifacts.picture_path("weights.png"),
     )?;
-    artifacts.save_summary(summary)
+    folder.write(&folder.picture_path("weights.png"), &weights)?;
+    stop()?;
+    folder.save_summary(summary)
+}
+
+/// The run's curves: training and validation from the metric logs, test from the history.
+fn curves(artifacts: &ArtifactDir, summary: &Summary) -> plots::Curves {
+    let epochs = summary.epochs.max(1);
+    let logged = |split, metric| final_values(artifacts.root(), split, metric, epochs);
+    let history = |value: fn(&HistoryEntry) -> f64| {
+        summary
+            .history
+            .iter()
+            .map(|entry| (entry.epoch as f64, value(entry)))
+            .collect()
+    };
+    plots::Curves {
+        epochs,
+        train_loss: logged(Split::Train, "Loss"),
+        valid_loss: logged(Split::Valid, "Loss"),
+        test_loss: history(|entry| entry.test_loss),
+        train_accuracy: logged(Split::Train, "Accuracy"),
+        valid_accuracy: logged(Split::Valid, "Accuracy"),
+        test_accuracy: history(|entry| 100.0 * entry.test_accuracy),
+    }
 }
 
 /// `err`, or the full-disk error with its advice when a full disk caused it.
-fn on_full_disk(artifacts: &ArtifactDir, err: LearnerError) -> LearnerError {
+fn on_full_disk(folder: &RunFolder, err: LearnerError) -> LearnerError {
     let mut cause = String::new();
     let mut full = false;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
@@ -383,126 +641,43 @@ fn on_full_disk(artifacts: &ArtifactDir, err: LearnerError) -> LearnerError {
         cause.push_str(&error.to_string());
         source = error.source();
     }
-    if full {
-        disk_full(artifacts, cause)
-    } else {
-        err
+    if !full {
+        return err;
     }
-}
-
-fn disk_full(artifacts: &ArtifactDir, cause: String) -> LearnerError {
-    let next = match artifacts.checkpoint_epochs().last() {
+    let next = match folder.checkpoint_epochs().last() {
         Some(epoch) => format!(
             "free some space, then run again with --resume, which continues from the \
              checkpoint of epoch {epoch}"
         ),
-        None => "no epoch completed: free some space, then run again with --overwrite, or \
-                 choose another --artifacts folder"
+        None => "no epoch completed: free some space, then run again with --resume (which \
+                 starts it again) or --overwrite, or choose another --artifacts folder"
             .to_string(),
     };
     LearnerError::Artifacts {
-        path: artifacts.root().to_path_buf(),
+        path: folder.root().to_path_buf(),
         problem: format!("the disk is full ({cause}); {next}"),
     }
 }
 
-/// The checkpoint epoch to resume from: the last complete one, which must come before the
-/// configured last epoch (or be it, for a run killed before its summary was written).
-fn resume_point(artifacts: &ArtifactDir, config: &ValidConfig) -> Result<usize, LearnerError> {
-    artifacts.ensure_writable()?;
-    let last = artifacts
-        .checkpoint_epochs()
-        .last()
-        .copied()
-        .ok_or_else(|| LearnerError::Artifacts {
-            path: artifacts.checkpoint_dir(),
-            problem:
-                "holds no complete checkpoint to resume from; start a new run without --resume"
-                    .to_string(),
-        })?;
-    // A run killed after its last epoch but before its summary was written is finished by a
-    // resume (no epoch to train, the artifacts to write); a finished run is not.
-    if last > config.epochs || (last == config.epochs && artifacts.summary_path().is_file()) {
-        return Err(LearnerError::Artifacts {
-            path: artifacts.root().to_path_buf(),
-            problem: format!(
-                "already holds {last} trained epochs, and the config asks for {}; pass a larger \
-                 --epochs to train further",
-                config.epochs
-            ),
-        });
-    }
-    Ok(last)
-}
-
-/// The model of `epoch`'s checkpoint.
-fn load_checkpoint(
-    artifacts: &ArtifactDir,
-    epoch: usize,
-    model_config: &LogisticRegressionConfig,
-    device: &Device,
-) -> Result<Classifier, LearnerError> {
-    let path = artifacts.checkpoint_model_path(epoch);
-    Classifier::new(model_config.init(device))
-        .try_load_file(&path)
-        .map_err(|err| damaged_checkpoint(artifacts, epoch, path, err))
-}
-
-/// Reads every checkpoint's model and the optimizer and scheduler `resume_from` continues with,
-/// so that a damaged file is an error naming it before training starts, not a panic in Burn's
-/// loop or a failure after it.
-fn check_checkpoints(
-    artifacts: &ArtifactDir,
-    resume_from: usize,
-    model_config: &LogisticRegressionConfig,
-    device: &Device,
-) -> Result<(), LearnerError> {
-    for epoch in artifacts.checkpoint_epochs() {
-        load_checkpoint(artifacts, epoch, model_config, device)?;
-    }
-    let optimizer = artifacts.checkpoint_path("optim", resume_from);
-    OptimizerRecord::load(&optimizer)
-        .map_err(|err| damaged_checkpoint(artifacts, resume_from, optimizer, err))?;
-    let scheduler = artifacts.checkpoint_path("scheduler", resume_from);
-    LrSchedulerRecord::load(&scheduler)
-        .map_err(|err| damaged_checkpoint(artifacts, resume_from, scheduler, err))?;
-    Ok(())
-}
-
-fn damaged_checkpoint(
-    artifacts: &ArtifactDir,
-    epoch: usize,
-    path: PathBuf,
-    err: impl std::fmt::Display,
-) -> LearnerError {
-    LearnerError::ReadArtifact {
-        path,
-        problem: format!(
-            "the checkpoint of epoch {epoch} is damaged ({err}); delete its three files \
-             (model-{epoch}.bpk, optim-{epoch}.bpk and scheduler-{epoch}.bpk in {}), then run \
-             again with --resume, which continues from the last complete checkpoint left, or \
-             with --overwrite to start afresh",
-            artifacts.checkpoint_dir().display()
-        ),
-    }
-}
-
 /// Validation and test figures of every epoch's checkpoint, with the training seconds this
-/// process had spent by the end of the epochs it ran.
+/// process had spent by the end of the epochs it ran; `stop` is asked between checkpoints.
+#[allow(clippy::too_many_arguments)]
 fn history(
-    artifacts: &ArtifactDir,
+    folder: &RunFolder,
     model_config: &LogisticRegressionConfig,
     data: &Mnist,
     config: &ValidConfig,
     iterations_per_epoch: usize,
     device: &Device,
     seconds_by_epoch: &[(usize, f64)],
+    stop: &dyn Fn() -> Result<(), LearnerError>,
 ) -> Result<Vec<HistoryEntry>, LearnerError> {
-    artifacts
+    folder
         .checkpoint_epochs()
         .into_iter()
         .map(|epoch| {
-            let checkpoint = load_checkpoint(artifacts, epoch, model_config, device)?;
+            stop()?;
+            let checkpoint = load_checkpoint(folder, epoch, model_config, device)?;
             let validation = evaluate(
                 &checkpoint.model,
                 &data.validation,

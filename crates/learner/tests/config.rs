@@ -1,5 +1,7 @@
 //! Training configs: parsing, defaults, rejection of bad values, round trip.
 
+use std::path::Path;
+
 use learner::{ConfigError, LrSchedule, TrainingConfig};
 
 fn invalid_field(config: TrainingConfig) -> &'static str {
@@ -36,7 +38,6 @@ fn missing_fields_take_defaults() {
         TrainingConfig::from_json(r#"{"epochs": 3, "optimizer": {"learning_rate": 0.5}}"#).unwrap();
     assert_eq!(config.epochs, 3);
     assert_eq!(config.optimizer.learning_rate, 0.5);
-    assert_eq!(config.optimizer.momentum, 0.0);
     assert_eq!(config.batch_size, TrainingConfig::default().batch_size);
     assert_eq!(
         TrainingConfig::from_json("{}").unwrap(),
@@ -44,33 +45,130 @@ fn missing_fields_take_defaults() {
     );
 }
 
+/// A partial block takes the documented defaults for what it leaves out, not another set.
+#[test]
+fn a_partial_block_takes_the_documented_defaults() {
+    let defaults = TrainingConfig::default();
+    let config = TrainingConfig::from_json(r#"{"optimizer": {"learning_rate": 0.5}}"#).unwrap();
+    assert_eq!(config.optimizer.momentum, 0.9);
+    assert_eq!(config.optimizer.weight_decay, 1e-5);
+    assert_eq!(
+        TrainingConfig::from_json(r#"{"optimizer": {}}"#)
+            .unwrap()
+            .optimizer,
+        defaults.optimizer
+    );
+    assert_eq!(defaults.optimizer.learning_rate, 0.2);
+    for (json, expected) in [
+        (
+            r#"{"model": {}}"#,
+            TrainingConfig::from_json(r#"{"model": {"bias": true}}"#),
+        ),
+        (r#"{"validation": {}}"#, TrainingConfig::from_json("{}")),
+        (
+            r#"{"lr_schedule": {"type": "cosine"}}"#,
+            TrainingConfig::from_json("{}"),
+        ),
+    ] {
+        assert_eq!(
+            TrainingConfig::from_json(json).unwrap(),
+            expected.unwrap(),
+            "{json}"
+        );
+    }
+    // Each nested default is the top-level one.
+    assert_eq!(defaults.optimizer, learner::SgdSettings::default());
+    assert_eq!(defaults.lr_schedule, LrSchedule::default());
+    assert_eq!(defaults.model, learner::ModelSettings::default());
+}
+
+#[test]
+fn only_a_json_object_without_arrays_is_a_config() {
+    for (json, expected) in [
+        ("[0.1, 0.9]", "not an array"),
+        ("null", "not null"),
+        ("10", "not a number"),
+        (
+            r#"{"optimizer": [0.1, 0.9, 0, false, 0]}"#,
+            "`optimizer` is an array",
+        ),
+        (r#"{"model": {"bias": [true]}}"#, "`model.bias` is an array"),
+    ] {
+        let err = TrainingConfig::from_json(json).unwrap_err().to_string();
+        assert!(err.contains(expected), "{json}: {err}");
+    }
+    // A UTF-8 byte-order mark, as some editors write, is no error.
+    let with_bom = format!("\u{feff}{}", r#"{"epochs": 4}"#);
+    assert_eq!(TrainingConfig::from_json(&with_bom).unwrap().epochs, 4);
+}
+
+/// The error and its causes, as the trainer prints them.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[test]
+fn only_a_regular_file_of_sane_size_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |path: &Path| chain(&TrainingConfig::from_file(path).unwrap_err());
+    let err = read(Path::new("/dev/zero"));
+    assert!(err.contains("device"), "{err}");
+    let err = read(dir.path());
+    assert!(err.contains("folder"), "{err}");
+    let fifo = dir.path().join("config.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        // Opening a FIFO would wait for a writer forever; it is refused first.
+        let err = read(&fifo);
+        assert!(err.contains("FIFO"), "{err}");
+    }
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; (learner::MAX_CONFIG_BYTES + 1) as usize]).unwrap();
+    let err = read(&big);
+    assert!(err.contains("more than the"), "{err}");
+    let latin1 = dir.path().join("latin1.json");
+    std::fs::write(&latin1, b"{\"dataset\": \"caf\xe9\"}").unwrap();
+    let err = TrainingConfig::from_file(&latin1).unwrap_err();
+    assert!(err.to_string().contains("not UTF-8"), "{err}");
+}
+
 #[test]
 fn unknown_fields_and_wrong_types_are_rejected_with_the_field_named() {
-    let err = TrainingConfig::from_json(r#"{"epoch": 3}"#).unwrap_err();
-    assert!(err.contains("unknown field `epoch`"), "{err}");
-    let err = TrainingConfig::from_json(r#"{"optimizer": {"lr": 0.1}}"#).unwrap_err();
-    assert!(err.contains("unknown field `lr`"), "{err}");
-    let err = TrainingConfig::from_json(r#"{"batch_size": "big"}"#).unwrap_err();
-    assert!(
-        err.contains("invalid type") && err.contains("line 1"),
-        "{err}"
-    );
-    let err =
-        TrainingConfig::from_json(r#"{"lr_schedule": {"type": "cosine", "min": 0}}"#).unwrap_err();
-    assert!(err.contains("unknown field `min`"), "{err}");
-    let err = TrainingConfig::from_json(r#"{"lr_schedule": {"type": "warmup"}}"#).unwrap_err();
-    assert!(err.contains("unknown variant `warmup`"), "{err}");
-    let err = TrainingConfig::from_json(r#"{"dataset": "cifar"}"#).unwrap_err();
-    assert!(err.contains("cifar"), "{err}");
-    let err = TrainingConfig::from_json("{").unwrap_err();
-    assert!(err.contains("EOF"), "{err}");
+    let err = |json: &str| TrainingConfig::from_json(json).unwrap_err().to_string();
+    let e = err(r#"{"epoch": 3}"#);
+    assert!(e.contains("unknown field `epoch`"), "{e}");
+    let e = err(r#"{"optimizer": {"lr": 0.1}}"#);
+    assert!(e.contains("unknown field `lr`"), "{e}");
+    let e = err(r#"{"batch_size": "big"}"#);
+    assert!(e.contains("invalid type") && e.contains("line 1"), "{e}");
+    let e = err(r#"{"lr_schedule": {"type": "cosine", "min": 0}}"#);
+    assert!(e.contains("unknown field `min`"), "{e}");
+    let e = err(r#"{"lr_schedule": {"type": "warmup"}}"#);
+    assert!(e.contains("unknown variant `warmup`"), "{e}");
+    let e = err(r#"{"dataset": "cifar"}"#);
+    assert!(e.contains("cifar"), "{e}");
+    let e = err("{");
+    assert!(e.contains("EOF"), "{e}");
+    let e = err(r#"{"epochs": 1, "epochs": 2}"#);
+    assert!(e.contains("duplicate field `epochs`"), "{e}");
 }
 
 #[test]
 fn missing_file_is_a_read_error_naming_it() {
     let err = TrainingConfig::from_file(std::path::Path::new("/no/such/config.json")).unwrap_err();
     assert!(matches!(err, ConfigError::Read { .. }));
-    assert!(err.to_string().contains("/no/such/config.json"));
+    let message = err.to_string();
+    assert!(message.contains("/no/such/config.json"), "{message}");
 }
 
 #[test]
@@ -147,6 +245,71 @@ fn out_of_range_values_are_rejected_before_any_work() {
         config.validate().unwrap_err().to_string()
     };
     assert!(message.contains("batch_size"), "{message}");
+}
+
+/// Floats the model sees as 32-bit must survive the conversion; counts are bounded so that no
+/// product of them can wrap.
+#[test]
+fn values_beyond_32_bit_floats_and_huge_counts_are_rejected_by_name() {
+    let with = |change: fn(&mut TrainingConfig)| {
+        let mut config = TrainingConfig::default();
+        change(&mut config);
+        invalid_field(config)
+    };
+    assert_eq!(
+        with(|c| c.optimizer.weight_decay = 1e39),
+        "optimizer.weight_decay"
+    );
+    assert_eq!(
+        with(|c| c.optimizer.weight_decay = 1e-50),
+        "optimizer.weight_decay"
+    );
+    assert_eq!(
+        with(|c| {
+            c.lr_schedule = LrSchedule::Constant;
+            c.optimizer.learning_rate = 1e39;
+        }),
+        "optimizer.learning_rate"
+    );
+    assert_eq!(
+        with(|c| {
+            c.lr_schedule = LrSchedule::Constant;
+            c.optimizer.learning_rate = 1e-46;
+        }),
+        "optimizer.learning_rate"
+    );
+    assert_eq!(
+        with(|c| c.lr_schedule = LrSchedule::Step {
+            every_epochs: 17_691_890_096_268_751_550,
+            gamma: 0.5
+        }),
+        "lr_schedule.every_epochs"
+    );
+    assert_eq!(
+        with(|c| c.iterations_per_epoch = Some(1_000_000_000_000)),
+        "iterations_per_epoch"
+    );
+    assert_eq!(with(|c| c.epochs = usize::MAX), "epochs");
+    assert_eq!(with(|c| c.batch_size = usize::MAX), "batch_size");
+    let message = {
+        let mut config = TrainingConfig::default();
+        config.optimizer.weight_decay = 1e39;
+        config.validate().unwrap_err().to_string()
+    };
+    assert!(message.contains("32-bit"), "{message}");
+    // The bounds themselves are valid.
+    let config = TrainingConfig {
+        epochs: learner::MAX_EPOCHS,
+        iterations_per_epoch: Some(learner::MAX_ITERATIONS_PER_EPOCH),
+        lr_schedule: LrSchedule::Step {
+            every_epochs: learner::MAX_EPOCHS,
+            gamma: 0.5,
+        },
+        ..TrainingConfig::default()
+    }
+    .validate()
+    .unwrap();
+    config.scheduler(learner::MAX_ITERATIONS_PER_EPOCH).unwrap();
 }
 
 #[test]

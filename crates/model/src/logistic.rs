@@ -79,6 +79,14 @@ pub enum ModelLoadError {
         /// The path that was tried.
         path: String,
     },
+    /// The path exists but is not a regular file (a folder, a FIFO, a device).
+    #[error("model weights {path} is {kind}, not a file: give the path of the weights file")]
+    NotAFile {
+        /// The path that was tried.
+        path: String,
+        /// What it is instead.
+        kind: &'static str,
+    },
     /// The file exists but Burn could not read it, or its tensors do not fit the configuration.
     #[error("cannot load model weights from {path}: {reason}")]
     Invalid {
@@ -134,13 +142,27 @@ impl LogisticRegressionConfig {
     }
 }
 
-/// `path` as shown in errors, or [`ModelLoadError::Missing`] when it is not a file.
+/// `path` as shown in errors, or [`ModelLoadError::Missing`] when nothing is there, or
+/// [`ModelLoadError::NotAFile`] when it is not a regular file (a FIFO would block the read).
 pub(crate) fn existing_file(path: &Path) -> Result<String, ModelLoadError> {
     let shown = path.display().to_string();
-    if path.is_file() {
-        Ok(shown)
-    } else {
-        Err(ModelLoadError::Missing { path: shown })
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => Ok(shown),
+        Ok(metadata) => Err(ModelLoadError::NotAFile {
+            path: shown,
+            kind: if metadata.is_dir() {
+                "a folder"
+            } else {
+                "a FIFO, a device or a socket"
+            },
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Err(ModelLoadError::Missing { path: shown })
+        }
+        Err(err) => Err(ModelLoadError::Invalid {
+            path: shown,
+            reason: err.to_string(),
+        }),
     }
 }
 

@@ -4,7 +4,11 @@
 use std::path::Path;
 
 use burn::prelude::*;
-use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{
+    BurnToPyTorchAdapter, FloatCastAdapter, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter,
+    SafetensorsStore,
+};
+use burn::tensor::DType;
 
 use crate::{LogisticRegression, LogisticRegressionConfig, ModelLoadError};
 
@@ -74,6 +78,10 @@ impl LogisticRegressionConfig {
     /// Creates a model on `device` with the weights of a safetensors file holding a PyTorch
     /// `nn.Linear` `state_dict` (`weight` `[num_classes, input_size]`, `bias` `[num_classes]`),
     /// as `safetensors.torch.save_file(linear.state_dict(), path)` writes it.
+    ///
+    /// Floating-point tensors of any precision (F16, BF16, F64: `linear.half()`, `.double()`)
+    /// are converted to F32, the model's precision; anything else, and weights that are not
+    /// finite numbers, are refused.
     pub fn load_pytorch_safetensors(
         &self,
         path: impl AsRef<Path>,
@@ -81,40 +89,98 @@ impl LogisticRegressionConfig {
     ) -> Result<LogisticRegression, ModelLoadError> {
         let path = path.as_ref();
         let shown = crate::logistic::existing_file(path)?;
+        self.load_from_store(SafetensorsStore::from_file(path), shown, device)
+    }
+
+    /// [`load_pytorch_safetensors`](Self::load_pytorch_safetensors) from the bytes of such a
+    /// file held in memory; `name` labels the errors.
+    pub fn load_pytorch_safetensors_bytes(
+        &self,
+        bytes: Vec<u8>,
+        name: &str,
+        device: &Device,
+    ) -> Result<LogisticRegression, ModelLoadError> {
+        self.load_from_store(
+            SafetensorsStore::from_bytes(Some(bytes)),
+            name.to_string(),
+            device,
+        )
+    }
+
+    fn load_from_store(
+        &self,
+        store: SafetensorsStore,
+        shown: String,
+        device: &Device,
+    ) -> Result<LogisticRegression, ModelLoadError> {
         let invalid = |reason: String| ModelLoadError::Invalid {
             path: shown.clone(),
             reason,
         };
         let mut model = self.init(device);
-        let mut store = SafetensorsStore::from_file(path)
-            .with_from_adapter(PyTorchToBurnAdapter)
-            .with_key_remapping(r"^(weight|bias)$", "linear.$1");
+        // Partial loads are allowed so that a missing tensor comes back in `result.missing`,
+        // named below, rather than as burn-store's error with its API hint.
+        let mut store = store
+            .with_from_adapter(PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32)))
+            .with_key_remapping(r"^(weight|bias)$", "linear.$1")
+            .allow_partial(true);
         let result = model
             .load_from(&mut store)
             .map_err(|err| invalid(err.to_string()))?;
+        let expected = format!(
+            "an nn.Linear({}, {}) state_dict: `weight` [{}, {}]{}",
+            self.input_size,
+            self.num_classes,
+            self.head.outputs(self.num_classes),
+            self.input_size,
+            if self.bias {
+                format!(" and `bias` [{}]", self.head.outputs(self.num_classes))
+            } else {
+                " and no bias".to_string()
+            }
+        );
         if !result.errors.is_empty() {
-            let errors: Vec<String> = result.errors.iter().map(|e| format!("{e:?}")).collect();
+            let errors: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
             return Err(invalid(format!(
-                "the tensors do not fit a {}x{} linear layer{}: {}",
-                self.num_classes,
-                self.input_size,
-                if self.bias { " with bias" } else { "" },
+                "the tensors do not fit {expected}: {}",
                 errors.join("; ")
             )));
         }
         if !result.missing.is_empty() || !result.unused.is_empty() {
-            let missing: Vec<&str> = result
-                .missing
-                .iter()
-                .map(|(path, _)| path.as_str())
-                .collect();
+            let name = |path: &str| path.strip_prefix("linear.").unwrap_or(path).to_string();
+            let missing: Vec<String> = result.missing.iter().map(|(p, _)| name(p)).collect();
+            let unused: Vec<String> = result.unused.iter().map(|p| name(p)).collect();
             return Err(invalid(format!(
-                "expected the tensors `weight` and{} `bias` of an nn.Linear state_dict; missing: \
-                 {missing:?}, unexpected: {:?}",
-                if self.bias { "" } else { " no" },
-                result.unused
+                "expected {expected}; missing: {missing:?}, unexpected: {unused:?}"
             )));
+        }
+        check_floats("weight", model.weights()).map_err(&invalid)?;
+        if let Some(bias) = model.bias() {
+            check_floats("bias", bias).map_err(&invalid)?;
         }
         Ok(model)
     }
+}
+
+/// The tensor must hold F32 numbers, all finite.
+fn check_floats<const D: usize>(name: &str, tensor: Tensor<D>) -> Result<(), String> {
+    let dtype = tensor.dtype();
+    if dtype != DType::F32 {
+        return Err(format!(
+            "tensor `{name}` holds {dtype:?} values; the weights must be floating-point numbers"
+        ));
+    }
+    let values = tensor
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|err| format!("tensor `{name}` cannot be read: {err:?}"))?;
+    if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        let bad = values.iter().filter(|v| !v.is_finite()).count();
+        return Err(format!(
+            "tensor `{name}` holds {bad} values that are not finite numbers (the first, at \
+             index {index}, is {value}); a model with NaN or infinite weights answers nothing \
+             meaningful: export weights from a model that trained without diverging"
+        ));
+    }
+    Ok(())
 }

@@ -185,3 +185,194 @@ fn safetensors_round_trip_and_wrong_shapes_are_named() {
         config.load_pytorch_safetensors(dir.path().join("nope.safetensors"), &Device::flex());
     assert!(matches!(missing, Err(ModelLoadError::Missing { .. })));
 }
+
+/// A safetensors file of `(name, dtype, shape, little-endian bytes)` tensors, as the format
+/// lays it out (what `safetensors.torch.save_file` writes).
+fn safetensors_file(tensors: &[(&str, &str, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, dtype, shape, bytes) in tensors {
+        header.insert(
+            name.to_string(),
+            serde_json::json!({
+                "dtype": dtype,
+                "shape": shape,
+                "data_offsets": [data.len(), data.len() + bytes.len()],
+            }),
+        );
+        data.extend_from_slice(bytes);
+    }
+    let mut header = serde_json::to_vec(&header).unwrap();
+    while !header.len().is_multiple_of(8) {
+        header.push(b' ');
+    }
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend(header);
+    file.extend(data);
+    file
+}
+
+/// A trained-looking nn.Linear(784, 10) in PyTorch's layout: weight [10, 784] and bias [10].
+fn pytorch_weights() -> (Vec<f32>, Vec<f32>) {
+    let weight = (0..7840)
+        .map(|i| ((i % 97) as f32 - 48.0) / 500.0)
+        .collect();
+    let bias = (0..10).map(|i| i as f32 / 10.0 - 0.5).collect();
+    (weight, bias)
+}
+
+fn load(bytes: Vec<u8>) -> Result<LogisticRegression, ModelLoadError> {
+    LogisticRegressionConfig::new().load_pytorch_safetensors_bytes(
+        bytes,
+        "test.safetensors",
+        &Device::flex(),
+    )
+}
+
+/// `linear.half().state_dict()` and friends: every float precision becomes the model's F32.
+#[test]
+fn half_bfloat_and_double_weights_are_converted_to_f32() {
+    let (weight, bias) = pytorch_weights();
+    let f32_model = load(safetensors_file(&[
+        (
+            "weight",
+            "F32",
+            vec![10, 784],
+            weight.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ),
+        (
+            "bias",
+            "F32",
+            vec![10],
+            bias.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ),
+    ]))
+    .unwrap();
+    type Encode = fn(f32) -> Vec<u8>;
+    let encodings: [(&str, Encode, f32); 3] = [
+        (
+            "F16",
+            |v| half::f16::from_f32(v).to_le_bytes().to_vec(),
+            1e-3,
+        ),
+        (
+            "BF16",
+            |v| half::bf16::from_f32(v).to_le_bytes().to_vec(),
+            1e-2,
+        ),
+        ("F64", |v| f64::from(v).to_le_bytes().to_vec(), 0.0),
+    ];
+    for (dtype, encode, tolerance) in encodings {
+        let model = load(safetensors_file(&[
+            (
+                "weight",
+                dtype,
+                vec![10, 784],
+                weight.iter().flat_map(|&v| encode(v)).collect(),
+            ),
+            (
+                "bias",
+                dtype,
+                vec![10],
+                bias.iter().flat_map(|&v| encode(v)).collect(),
+            ),
+        ]))
+        .unwrap_or_else(|err| panic!("{dtype}: {err}"));
+        assert_eq!(model.weights().dtype(), burn::tensor::DType::F32, "{dtype}");
+        let (ours, exact) = (floats(model.weights()), floats(f32_model.weights()));
+        let worst = ours
+            .iter()
+            .zip(&exact)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst <= tolerance, "{dtype}: off by {worst}");
+        // The model computes in F32 (a mixed-precision matmul panicked in burn-flex).
+        let probabilities = floats(model.probabilities(images(2)));
+        assert!(probabilities.iter().all(|p| p.is_finite()), "{dtype}");
+        // And what it saves is F32, what the loaders read.
+        let bytes = model.to_pytorch_safetensors().unwrap();
+        assert_eq!(
+            load(bytes).unwrap().weights().dtype(),
+            burn::tensor::DType::F32
+        );
+    }
+}
+
+#[test]
+fn weights_that_are_not_finite_floats_are_refused_by_name() {
+    let (mut weight, bias) = pytorch_weights();
+    let le = |values: &[f32]| {
+        values
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
+    weight[5] = f32::NAN;
+    weight[9] = f32::INFINITY;
+    let err = load(safetensors_file(&[
+        ("weight", "F32", vec![10, 784], le(&weight)),
+        ("bias", "F32", vec![10], le(&bias)),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("tensor `weight` holds 2 values that are not finite")
+            && err.contains("index 5"),
+        "{err}"
+    );
+    // Integers are no weights.
+    let ints: Vec<u8> = (0..7840i64).flat_map(|v| v.to_le_bytes()).collect();
+    let err = load(safetensors_file(&[
+        ("weight", "I64", vec![10, 784], ints),
+        ("bias", "F32", vec![10], le(&bias)),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("weight"), "{err}");
+}
+
+#[test]
+fn a_missing_or_extra_tensor_is_named_in_our_words() {
+    let (weight, bias) = pytorch_weights();
+    let le = |values: &[f32]| {
+        values
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
+    let err = load(safetensors_file(&[(
+        "weight",
+        "F32",
+        vec![10, 784],
+        le(&weight),
+    )]))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("missing: [\"bias\"]"), "{err}");
+    assert!(
+        !err.contains("allow_partial"),
+        "no burn-store API hint: {err}"
+    );
+    let err = load(safetensors_file(&[
+        ("weight", "F32", vec![10, 784], le(&weight)),
+        ("bias", "F32", vec![10], le(&bias)),
+        ("extra", "F32", vec![1], le(&[1.0])),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unexpected: [\"extra\"]"), "{err}");
+}
+
+#[test]
+fn a_folder_as_the_weights_file_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = LogisticRegressionConfig::new()
+        .load_pytorch_safetensors(dir.path(), &Device::flex())
+        .unwrap_err();
+    assert!(matches!(err, ModelLoadError::NotAFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("is a folder"), "{err}");
+    let err = LogisticRegressionConfig::new()
+        .load_weights(dir.path(), &Device::flex())
+        .unwrap_err();
+    assert!(err.to_string().contains("is a folder"), "{err}");
+}

@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
+
+use crate::output::say;
 use clap::Args;
 use data::Mnist;
 use learner::{BackendKind, ProgressMode, TrainOptions, TrainingConfig, evaluate};
@@ -74,8 +76,12 @@ struct BenchReport {
     command: String,
     config: String,
     results: Vec<BenchResult>,
+    /// The backends whose benchmark failed.
+    failed: Vec<String>,
 }
 
+/// Measures every backend asked for; fails (exit 1) when any of them could not be measured,
+/// after writing what was.
 pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(result_file) = &args.child_result {
         let [backend] = args.backends.as_slice() else {
@@ -87,6 +93,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
 
+    // A config that cannot train fails here, once, rather than in every child.
+    bench_config(&args)?;
     let backends = if args.backends.is_empty() {
         BackendKind::compiled()
             .into_iter()
@@ -96,11 +104,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         args.backends.clone()
     };
     let machine = machine();
-    println!("machine: {machine}");
+    say!("machine: {machine}");
     let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
     let mut results = Vec::new();
+    let mut failed = Vec::new();
     for backend in backends {
-        println!("measuring {backend} ...");
+        say!("measuring {backend} ...");
         let result_file = scratch.path().join(format!("{backend}.json"));
         let mut child = Command::new(std::env::current_exe()?);
         child.arg("bench").arg("--backend").arg(backend.name());
@@ -118,13 +127,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .status()
             .context("cannot start the benchmark process")?;
         if !status.success() {
-            eprintln!("{backend}: the benchmark failed (see the error above); skipped");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "{backend}: the benchmark failed (see the error above)"
+            );
+            failed.push(backend.name().to_string());
             continue;
         }
         let text = std::fs::read_to_string(&result_file)?;
         results.push(serde_json::from_str::<BenchResult>(&text)?);
     }
-    print_table(&results);
+    print_table(&results)?;
     if let Some(path) = &args.json {
         let report = BenchReport {
             machine,
@@ -136,15 +150,22 @@ pub fn run(args: BenchArgs) -> Result<()> {
                     p.display().to_string()
                 }),
             results,
+            failed: failed.clone(),
         };
         learner::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
+    }
+    if !failed.is_empty() {
+        bail!(
+            "the benchmark of {} failed (see the errors above)",
+            failed.join(", ")
+        );
     }
     Ok(())
 }
 
-/// Trains with the config on `backend` in this process and measures it.
-fn measure(backend: BackendKind, args: &BenchArgs) -> Result<BenchResult> {
+/// The validated config a benchmark trains with.
+fn bench_config(args: &BenchArgs) -> Result<learner::ValidConfig> {
     let mut config = match &args.config {
         Some(path) => TrainingConfig::from_file(path)?,
         None => TrainingConfig::default(),
@@ -152,7 +173,12 @@ fn measure(backend: BackendKind, args: &BenchArgs) -> Result<BenchResult> {
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
     }
-    let config = config.validate()?;
+    Ok(config.validate()?)
+}
+
+/// Trains with the config on `backend` in this process and measures it.
+fn measure(backend: BackendKind, args: &BenchArgs) -> Result<BenchResult> {
+    let config = bench_config(args)?;
     let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
     let artifacts = tempfile::tempdir().context("cannot create a temporary folder")?;
     let options = TrainOptions {
@@ -238,17 +264,23 @@ fn machine() -> String {
     format!("{model}, {cores} cores available")
 }
 
-fn print_table(results: &[BenchResult]) {
-    println!();
-    println!(
+fn print_table(results: &[BenchResult]) -> Result<()> {
+    say!();
+    say!(
         "{:<14} {:>9} {:>11} {:>10} {:>9} {:>14} {:>10}  device",
-        "backend", "s/epoch", "images/s", "s to 92%", "test acc", "eval images/s", "peak RSS"
+        "backend",
+        "s/epoch",
+        "images/s",
+        "s to 92%",
+        "test acc",
+        "eval images/s",
+        "peak RSS"
     );
     for result in results {
         let to_92 = result
             .seconds_to_92
             .map_or("never".to_string(), |s| format!("{s:.2}"));
-        println!(
+        say!(
             "{:<14} {:>9.3} {:>11.0} {:>10} {:>8.2}% {:>14.0} {:>7.0} MB  {}",
             result.name,
             result.train_seconds / result.epochs.max(1) as f64,
@@ -260,6 +292,7 @@ fn print_table(results: &[BenchResult]) {
             result.device
         );
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! --help` lists the options.
 
 mod bench;
+mod output;
 mod predict;
 
 use std::path::{Path, PathBuf};
@@ -13,8 +14,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use data::{DatasetKind, Mnist};
 use learner::{
-    ArtifactDir, BackendKind, EvalReport, ProgressMode, TrainOptions, TrainingConfig, evaluate,
+    ArtifactDir, BackendKind, EvalReport, LearnerError, ProgressMode, RunFolder, TrainOptions,
+    TrainingConfig, evaluate,
 };
+use output::say;
 
 /// Train and evaluate multinomial logistic regression (one linear layer + softmax) on MNIST
 /// with Burn. Without a subcommand, `trainer` trains.
@@ -136,8 +139,11 @@ enum Progress {
     Plain,
 }
 
+/// Exit codes: 0 success; 1 an error (bad input, a failed run: the message names it and the
+/// fix); 2 a command-line usage error (clap's, for an unknown option or a value of the wrong
+/// form); 130 / 143 a second Ctrl-C / SIGTERM; 141 standard output closed early (`| head`).
 fn main() -> ExitCode {
-    quiet_on_closed_pipe();
+    output::exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::Train(args)) => run_train(args),
@@ -149,10 +155,7 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => output::fail(&err),
     }
 }
 
@@ -174,15 +177,21 @@ fn run_train(args: TrainArgs) -> Result<()> {
         .artifacts
         .clone()
         .unwrap_or_else(|| Path::new("artifacts").join(name.unwrap_or_else(|| "run".to_string())));
+    let progress = match args.progress {
+        Progress::Auto => ProgressMode::Auto,
+        Progress::Dashboard => ProgressMode::Dashboard,
+        Progress::Plain => ProgressMode::Plain,
+    };
+    progress.dashboard()?;
     let backend = pick_backend(args.backend)?;
     let devices = backend.devices(usize::from(args.devices))?;
     for device in &devices {
-        println!("backend: {backend} ({})", backend.describe(device));
+        say!("backend: {backend} ({})", backend.describe(device));
     }
 
     let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?
         .with_task(config.task)?;
-    println!(
+    say!(
         "data: {} ({}, {} head) from {}: {} training, {} validation, {} test images of {}x{}",
         data.kind,
         data.task,
@@ -194,7 +203,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         data.train.rows(),
         data.train.cols()
     );
-    println!("artifacts: {}", artifacts.display());
+    say!("artifacts: {}", artifacts.display());
 
     let options = TrainOptions {
         artifacts,
@@ -202,17 +211,13 @@ fn run_train(args: TrainArgs) -> Result<()> {
         devices: usize::from(args.devices),
         resume: args.resume,
         overwrite: args.overwrite,
-        progress: match args.progress {
-            Progress::Auto => ProgressMode::Auto,
-            Progress::Dashboard => ProgressMode::Dashboard,
-            Progress::Plain => ProgressMode::Plain,
-        },
+        progress,
     };
     let report = learner::train(&config, &data, &options)?;
     let summary = &report.summary;
-    println!();
+    say!();
     for entry in &summary.history {
-        println!(
+        say!(
             "after epoch {:>3} (iteration {:>6}): validation accuracy {:6.2} % | test accuracy {:6.2} % (loss {:.4})",
             entry.epoch,
             entry.iteration,
@@ -222,18 +227,18 @@ fn run_train(args: TrainArgs) -> Result<()> {
         );
     }
     if summary.interrupted {
-        println!(
+        say!(
             "training was interrupted; continue it with --resume --artifacts {}",
             report.artifacts.root().display()
         );
     }
     if summary.stopped_early {
-        println!(
+        say!(
             "early stopping ended the run after epoch {}",
             summary.epochs
         );
     }
-    println!(
+    say!(
         "test accuracy {:.2} % (loss {:.4}), validation accuracy {:.2} %, {} epochs / {} iterations, {:.2} s of training ({:.0} images/s)",
         100.0 * summary.test_accuracy,
         summary.test_loss,
@@ -243,26 +248,29 @@ fn run_train(args: TrainArgs) -> Result<()> {
         summary.train_seconds,
         summary.samples_per_second
     );
-    println!("saved {}", report.artifacts.root().display());
+    say!("saved {}", report.artifacts.root().display());
     Ok(())
 }
 
 fn run_eval(args: EvalArgs) -> Result<()> {
-    let artifacts = ArtifactDir::new(&args.artifacts);
+    // eval.json and confusion.png are written into the run: one process at a time, and not
+    // while a training writes there.
+    let folder = ArtifactDir::new(&args.artifacts).reopen_run()?;
+    let artifacts = folder.dir();
     let config = artifacts.load_config()?.validate()?;
     let backend = pick_backend(args.backend)?;
     let device = backend.device()?;
     let model = artifacts.load_model(&device)?;
     let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?
         .with_task(config.task)?;
-    println!("backend: {backend} ({})", backend.describe(&device));
-    println!("model: {}", artifacts.model_path().display());
-    evaluate_and_report(&artifacts, &model, &data, config.eval_batch_size, &device)
+    say!("backend: {backend} ({})", backend.describe(&device));
+    say!("model: {}", artifacts.model_path().display());
+    evaluate_and_report(&folder, &model, &data, config.eval_batch_size, &device)
 }
 
 /// Evaluates on the test set, prints the report and writes eval.json and confusion.png.
 fn evaluate_and_report(
-    artifacts: &ArtifactDir,
+    folder: &RunFolder,
     model: &model::LogisticRegression,
     data: &Mnist,
     batch_size: usize,
@@ -282,23 +290,27 @@ fn evaluate_and_report(
     }
     let test = evaluate(model, &data.test, batch_size, device)?;
     let report = EvalReport::new(&test, &data.class_names());
-    println!(
+    say!(
         "data: {} test images from {} ({})",
-        test.count, data.source, data.task
+        test.count,
+        data.source,
+        data.task
     );
-    println!();
-    print!("test {}", report.to_table());
-    artifacts.save_report(&report)?;
-    println!();
-    println!(
+    say!();
+    say!("test {}", report.to_table().trim_end());
+    folder.save_report(&report)?;
+    say!();
+    say!(
         "wrote {} and {}",
-        artifacts.eval_path().display(),
-        artifacts.picture_path("confusion.png").display()
+        folder.eval_path().display(),
+        folder.picture_path("confusion.png").display()
     );
     Ok(())
 }
 
 fn run_import(args: ImportArgs) -> Result<()> {
+    // Refused before the data is read: a folder, a FIFO, a device.
+    data::ensure_regular_file(&args.weights)?;
     let backend = pick_backend(args.backend)?;
     let device = backend.device()?;
     // Read and check everything before the folder is touched.
@@ -316,40 +328,31 @@ fn run_import(args: ImportArgs) -> Result<()> {
                 data.num_classes()
             )
         })?;
-    let artifacts = ArtifactDir::new(&args.artifacts);
-    artifacts.prepare_new_run(args.overwrite)?;
+    let folder = ArtifactDir::new(&args.artifacts)
+        .start_run(args.overwrite)
+        .map_err(|err| match err {
+            // import-pytorch has no --resume to offer.
+            LearnerError::RunExists { path } => anyhow::anyhow!(
+                "artifacts folder {} holds an earlier run; pass --overwrite to replace it, or \
+                 choose another --artifacts folder",
+                path.display()
+            ),
+            other => other.into(),
+        })?;
     let config = TrainingConfig {
         dataset: args.dataset,
         ..TrainingConfig::default()
     };
-    artifacts.save_config(&config)?;
-    artifacts.save_model(&model)?;
-    println!(
+    folder.save_config(&config)?;
+    folder.save_model(&model)?;
+    say!(
         "imported {} into {} ({} and {})",
         args.weights.display(),
-        artifacts.root().display(),
-        artifacts.model_config_path().display(),
-        artifacts.model_path().display()
+        folder.root().display(),
+        folder.model_config_path().display(),
+        folder.model_path().display()
     );
-    evaluate_and_report(&artifacts, &model, &data, config.eval_batch_size, &device)
-}
-
-/// `trainer eval | head` closes stdout early: Rust's `println!` then panics with a broken pipe.
-/// Exit quietly instead, with the status a shell gives a process killed by SIGPIPE.
-fn quiet_on_closed_pipe() {
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(141);
-        }
-        default_hook(info);
-    }));
+    evaluate_and_report(&folder, &model, &data, config.eval_batch_size, &device)
 }
 
 fn pick_backend(requested: Option<BackendKind>) -> Result<BackendKind> {

@@ -6,6 +6,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use learner::{ArtifactDir, BackendKind};
 
+use crate::output::say;
+
 /// Extensions `predict` picks up from a folder (files named directly are always tried).
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "gif", "webp"];
 
@@ -22,7 +24,9 @@ pub struct PredictArgs {
     /// How many of the most probable classes to print per image.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
     top: u16,
-    /// Write each picture as the model sees it (the MNIST-style 28x28 image) into this folder.
+    /// Write each picture as the model sees it (the MNIST-style 28x28 image) into this folder,
+    /// as <name>.mnist.png (<name>-2.mnist.png, ... when two inputs share a name); an existing
+    /// file is never replaced.
     #[arg(long, value_name = "DIR")]
     save_inputs: Option<PathBuf>,
     /// Compute backend, among those compiled in.
@@ -60,23 +64,27 @@ pub fn run(args: PredictArgs) -> Result<()> {
             Ok(found) => files.extend(found),
             Err(err) => {
                 failures += 1;
-                eprintln!("{}: error: {err:#}", path.display());
+                report_failure(path, &err);
             }
         }
     }
     // Read every picture first, then classify all the good ones in one batch.
     let mut ready: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut saved_names = std::collections::HashSet::new();
     for file in files {
-        match data::digit::load_digit(&file, side, side) {
-            Ok(pixels) => {
+        let pixels = data::digit::load_digit(&file, side, side)
+            .map_err(anyhow::Error::new)
+            .and_then(|pixels| {
                 if let Some(folder) = &args.save_inputs {
-                    save_input(folder, &file, &pixels, side)?;
+                    save_input(folder, &file, &pixels, side, &mut saved_names)?;
                 }
-                ready.push((file, pixels));
-            }
+                Ok(pixels)
+            });
+        match pixels {
+            Ok(pixels) => ready.push((file, pixels)),
             Err(err) => {
                 failures += 1;
-                eprintln!("{}: error: {:#}", file.display(), anyhow::Error::new(err));
+                report_failure(&file, &err);
             }
         }
     }
@@ -109,7 +117,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
                     format!("{name} ({:.1} %)", 100.0 * p)
                 })
                 .collect();
-            println!("{}: {}", file.display(), shown.join(", "));
+            say!("{}: {}", file.display(), shown.join(", "));
         }
     }
     if failures > 0 {
@@ -146,16 +154,61 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn save_input(folder: &Path, file: &Path, pixels: &[u8], side: usize) -> Result<()> {
+/// One input's error on stderr; the other inputs go on.
+fn report_failure(path: &Path, err: &anyhow::Error) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{}: error: {err:#}", path.display());
+}
+
+/// Writes what the model sees of `file` into `folder` as `<stem>.mnist.png`, or `<stem>-N` for
+/// the N-th input of this call with that stem (`a/digit.png` and `b/digit.png`). A file already
+/// there is never replaced: the picture is written beside it under a temporary name, then
+/// renamed without replacing (tempfile's `persist_noclobber`), which fails if the name is taken.
+fn save_input(
+    folder: &Path,
+    file: &Path,
+    pixels: &[u8],
+    side: usize,
+    taken: &mut std::collections::HashSet<String>,
+) -> Result<()> {
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let target = folder.join(format!("{stem}.mnist.png"));
+        .unwrap_or_else(|| "input".to_string());
+    let name = (1..)
+        .map(|n| {
+            if n == 1 {
+                format!("{stem}.mnist.png")
+            } else {
+                format!("{stem}-{n}.mnist.png")
+            }
+        })
+        .find(|name| !taken.contains(name))
+        .expect("some name is free");
+    taken.insert(name.clone());
+    let target = folder.join(&name);
     let image = image::GrayImage::from_raw(side as u32, side as u32, pixels.to_vec())
         .context("an MNIST-style image has side x side pixels")?;
     let mut png = std::io::Cursor::new(Vec::new());
     image.write_to(&mut png, image::ImageFormat::Png)?;
-    learner::write_atomic(&target, &png.into_inner())?;
-    Ok(())
+    let mut scratch = tempfile::NamedTempFile::new_in(folder).with_context(|| {
+        format!(
+            "cannot write into --save-inputs folder {}",
+            folder.display()
+        )
+    })?;
+    use std::io::Write;
+    scratch
+        .write_all(&png.into_inner())
+        .and_then(|()| scratch.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    match scratch.persist_noclobber(&target) {
+        Ok(_) => Ok(()),
+        Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "{} already exists and is not replaced; remove it, or give another --save-inputs \
+             folder",
+            target.display()
+        ),
+        Err(err) => Err(err.error).with_context(|| format!("cannot write {}", target.display())),
+    }
 }

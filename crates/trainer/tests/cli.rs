@@ -1,46 +1,12 @@
 //! The `trainer` binary as a user runs it: exit codes, messages, files.
 
+mod common;
+
+use common::{run, train_plain, trainer, walk, workspace_file};
 use integration_tests::mnist_dir;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
-
-fn trainer() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trainer"));
-    // A private, empty user cache: no Burn MNIST cache, and no download on this offline machine.
-    command.env(
-        "XDG_CACHE_HOME",
-        std::env::temp_dir().join("trainer-cli-test-cache"),
-    );
-    command.env_remove("MNIST_DIR");
-    command
-}
-
-/// `trainer train --progress plain ARGS --data-dir MNIST --artifacts ARTIFACTS`.
-fn train_plain(mnist: &Path, artifacts: &Path, args: &[&str]) -> Command {
-    let mut command = trainer();
-    command
-        .args(["train", "--progress", "plain"])
-        .args(args)
-        .arg("--data-dir")
-        .arg(mnist)
-        .arg("--artifacts")
-        .arg(artifacts);
-    command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().expect("trainer runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output, stdout, stderr)
-}
-
-fn workspace_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(relative)
-}
 
 #[test]
 fn help_lists_the_commands_and_options() {
@@ -157,9 +123,10 @@ fn eval_of_a_folder_without_a_run_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let (output, _, stderr) = run(trainer().arg("eval").arg("--artifacts").arg(dir.path()));
     assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("holds no run of this trainer"), "{stderr}");
     assert!(
-        stderr.contains("config.json") && stderr.contains("not found"),
-        "{stderr}"
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing is written into a folder that holds no run"
     );
 }
 
@@ -552,12 +519,13 @@ fn killed_runs_resume_to_the_same_result() {
     let mut kills = 0;
     let mut finished = false;
     for attempt in 0..30 {
-        // Complete checkpoints only: a kill can fall between the three files of one.
+        // A run that saved its config resumes, even before its first checkpoint (it starts
+        // again from the beginning); one killed before that is started afresh.
         let checkpoints = learner::ArtifactDir::new(&artifacts).checkpoint_epochs();
-        let extra: &[&str] = if checkpoints.is_empty() {
-            &["--overwrite"]
-        } else {
+        let extra: &[&str] = if artifacts.join("config.json").is_file() {
             &["--resume"]
+        } else {
+            &["--overwrite"]
         };
         let mut child = train(&artifacts, extra)
             .stdout(std::process::Stdio::null())
@@ -744,18 +712,4 @@ fn a_full_disk_is_a_clear_error_and_the_run_can_finish() {
             "{size}: temporary files left: {leftovers:?}"
         );
     }
-}
-
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

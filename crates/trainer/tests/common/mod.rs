@@ -1,0 +1,75 @@
+//! What the trainer's command-line tests share: running the binary as a user would.
+#![allow(dead_code)] // each test file uses its own share of these
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The trainer, with a private, empty user cache (no Burn MNIST cache, and no download on this
+/// offline machine) and no `MNIST_DIR`.
+pub fn trainer() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trainer"));
+    command.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("trainer-cli-test-cache"),
+    );
+    command.env_remove("MNIST_DIR");
+    command
+}
+
+/// `trainer train --progress plain ARGS --data-dir MNIST --artifacts ARTIFACTS`.
+pub fn train_plain(mnist: &Path, artifacts: &Path, args: &[&str]) -> Command {
+    let mut command = trainer();
+    command
+        .args(["train", "--progress", "plain"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(mnist)
+        .arg("--artifacts")
+        .arg(artifacts);
+    command
+}
+
+/// Runs `command` to its end: its output, stdout and stderr.
+pub fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().expect("trainer runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// A file of the workspace, by its path from the workspace root.
+pub fn workspace_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+/// Every file under `dir`.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A JSON artifact of a run.
+pub fn json(path: impl AsRef<Path>) -> serde_json::Value {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// Makes a FIFO (named pipe) at `path`; false where `mkfifo` is missing.
+pub fn mkfifo(path: &Path) -> bool {
+    Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|status| status.success())
+}
