@@ -60,6 +60,23 @@ pub enum BackendError {
          ndarray, wgpu, tch"
     )]
     NoneCompiled,
+    /// The backend chosen because none was named (a feature beyond the default was enabled)
+    /// does not work on this machine.
+    #[error(
+        "backend `{name}` cannot open its device: {reason}. {fix}. It was chosen because this \
+         binary was built with the `{feature}` feature and no --backend was given: pass \
+         --backend flex to train on the CPU"
+    )]
+    DefaultUnavailable {
+        /// The backend.
+        name: &'static str,
+        /// What failed.
+        reason: String,
+        /// How to fix it.
+        fix: &'static str,
+        /// The feature that made it the default.
+        feature: &'static str,
+    },
     /// The backend is compiled in but its device does not work on this machine.
     #[error("backend `{name}` cannot open its device: {reason}. {fix}")]
     Unavailable {
@@ -134,14 +151,61 @@ impl BackendKind {
             .collect()
     }
 
-    /// The backend used when none is named: the first compiled in among flex, ndarray, wgpu,
-    /// tch (the CUDA-only backends are never picked implicitly). Flex comes first because it
-    /// trained this model 1.6x faster than ndarray in `trainer bench` (see the README).
+    /// The backend used when none is named: the one a cargo feature beyond the default asked
+    /// for, so that `cargo run -p trainer --features wgpu` trains on wgpu. In order: `tch-cuda`
+    /// when a CUDA LibTorch is present (its device is tried), then `wgpu`, `tch`, `ndarray`,
+    /// and last `flex`, the default feature. `cuda` is never picked implicitly (untested).
     pub fn preferred() -> Result<BackendKind, BackendError> {
-        Self::compiled()
+        if Self::TchCuda.is_compiled() && Self::TchCuda.device().is_ok() {
+            return Ok(Self::TchCuda);
+        }
+        [Self::Wgpu, Self::Tch, Self::Ndarray, Self::Flex]
             .into_iter()
-            .find(|kind| !matches!(kind, Self::TchCuda | Self::Cuda))
+            .find(|kind| kind.is_compiled())
             .ok_or(BackendError::NoneCompiled)
+    }
+
+    /// The backend to use and `count` of its devices, opened and checked: `requested`, or the
+    /// [`preferred`](Self::preferred) one. When the preferred one cannot open its device, the
+    /// error says why it was chosen and how to train on the CPU instead.
+    pub fn choose(
+        requested: Option<BackendKind>,
+        count: usize,
+    ) -> Result<(BackendKind, Vec<Device>), BackendError> {
+        let kind = match requested {
+            Some(kind) => kind,
+            None => Self::preferred()?,
+        };
+        match kind.devices(count) {
+            Ok(devices) => Ok((kind, devices)),
+            Err(BackendError::Unavailable { name, reason, fix }) if requested.is_none() => {
+                Err(BackendError::DefaultUnavailable {
+                    name,
+                    reason,
+                    fix,
+                    feature: kind.feature(),
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Whether `device` is a software adapter (llvmpipe / lavapipe, SwiftShader): a GPU API
+    /// emulated on the CPU, far slower than the CPU backends.
+    pub fn is_software(self, device: &Device) -> bool {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        if matches!(self, Self::Wgpu | Self::Cuda)
+            && let Ok(Some(identity)) = quietly(|| device.identity())
+        {
+            let name = identity.name.to_lowercase();
+            // cubecl reports no physical card for a CPU or a software rasterizer.
+            return identity.physical.is_none()
+                || ["llvmpipe", "lavapipe", "swiftshader", "softpipe"]
+                    .iter()
+                    .any(|software| name.contains(software));
+        }
+        let _ = device;
+        false
     }
 
     /// Opens the backend's first device and checks that it computes.
@@ -181,7 +245,11 @@ impl BackendKind {
         {
             return format!("{} [{}]", identity.name, identity.fingerprint);
         }
-        format!("{device:?}")
+        match self {
+            Self::Flex | Self::Ndarray => "CPU".to_string(),
+            Self::Tch => "LibTorch, CPU".to_string(),
+            _ => format!("{device:?}"),
+        }
     }
 
     fn not_compiled(self) -> BackendError {
@@ -283,7 +351,7 @@ impl BackendKind {
             }
             Self::TchCuda => {
                 "tch-cuda needs an NVIDIA GPU with its driver and a CUDA build of LibTorch at run \
-                 time (see the README's GPU section); or use --backend tch for LibTorch on the CPU"
+                 time (see docs/backends.md, GPU); or use --backend tch for LibTorch on the CPU"
             }
             Self::Cuda => "cuda needs an NVIDIA GPU with its driver and the CUDA toolkit",
             Self::Ndarray | Self::Flex => "this CPU backend should always work; please report this",

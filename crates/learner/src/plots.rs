@@ -9,6 +9,7 @@ use std::sync::Once;
 use model::LogisticRegression;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use crate::{EvalReport, LearnerError};
@@ -73,27 +74,28 @@ pub fn curves_png(curves: &Curves) -> Result<Vec<u8>, LearnerError> {
     render((1200, 500), |root| {
         root.fill(&WHITE).map_err(plot_error)?;
         let (left, right) = root.split_horizontally(600);
+        // Losses fall and accuracies rise: each legend goes where its lines are not.
         panel(
             &left,
-            "Loss",
-            "loss",
+            ("Loss", "loss"),
             epochs,
             &[
                 ("train", &curves.train_loss, BLUE),
                 ("validation", &curves.valid_loss, RED),
                 ("test", &curves.test_loss, BLACK),
             ],
+            SeriesLabelPosition::UpperRight,
         )?;
         panel(
             &right,
-            "Accuracy",
-            "accuracy (%)",
+            ("Accuracy", "accuracy (%)"),
             epochs,
             &[
                 ("train", &curves.train_accuracy, BLUE),
                 ("validation", &curves.valid_accuracy, RED),
                 ("test", &curves.test_accuracy, BLACK),
             ],
+            SeriesLabelPosition::LowerRight,
         )
     })
 }
@@ -102,10 +104,10 @@ type Series<'a> = (&'a str, &'a [(f64, f64)], RGBColor);
 
 fn panel(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
-    title: &str,
-    y_label: &str,
+    (title, y_label): (&str, &str),
     epochs: usize,
     series: &[Series<'_>],
+    legend: SeriesLabelPosition,
 ) -> Result<(), LearnerError> {
     let values = series
         .iter()
@@ -127,10 +129,22 @@ fn panel(
         .y_label_area_size(60)
         .build_cartesian_2d(1f64..x_end, low..high)
         .map_err(plot_error)?;
+    // Whole epochs on the x axis (at most about ten labels), a light grid, no minor lines.
+    let step = (x_end as usize).div_ceil(10).max(1);
     chart
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(y_label)
+        .x_labels((x_end as usize - 1) / step + 1)
+        .x_label_formatter(&|x| {
+            if x.fract().abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(WHITE)
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(plot_error)?;
@@ -159,6 +173,7 @@ fn panel(
     }
     chart
         .configure_series_labels()
+        .position(legend)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
@@ -167,9 +182,9 @@ fn panel(
 }
 
 /// `confusion.png`: the confusion matrix as a heat map (rows: true class, columns: predicted),
-/// each cell's count written in it.
+/// each cell's count centred in it, in white on dark cells and black on light ones.
 pub fn confusion_png(report: &EvalReport) -> Result<Vec<u8>, LearnerError> {
-    let classes = report.confusion.len();
+    let classes = report.confusion.len().max(1);
     let largest = report
         .confusion
         .iter()
@@ -178,10 +193,15 @@ pub fn confusion_png(report: &EvalReport) -> Result<Vec<u8>, LearnerError> {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    let size = 120 + 56 * classes as u32;
-    render((size + 60, size), |root| {
+    let cell = 56u32;
+    let grid = cell * classes as u32;
+    // Room for the row names (Fashion-MNIST's are words) and the axis descriptions.
+    let longest = report.class_names.iter().map(|n| n.chars().count()).max();
+    let left = 55 + 8 * longest.unwrap_or(1) as u32;
+    let (bottom, top, right) = (55u32, 50u32, 20u32);
+    render((left + grid + right, top + grid + bottom), |root| {
         root.fill(&WHITE).map_err(plot_error)?;
-        let n = classes as i32;
+        let n = classes as f64;
         let mut chart = ChartBuilder::on(root)
             .caption(
                 format!(
@@ -190,39 +210,43 @@ pub fn confusion_png(report: &EvalReport) -> Result<Vec<u8>, LearnerError> {
                 ),
                 ("sans-serif", 20),
             )
-            .margin(10)
-            .x_label_area_size(50)
-            .y_label_area_size(90)
-            .build_cartesian_2d(0..n, 0..n)
+            .margin_top(10)
+            .margin_right(right as i32)
+            .x_label_area_size(bottom as i32 - 10)
+            .y_label_area_size(left as i32)
+            .build_cartesian_2d(0f64..n, 0f64..n)
             .map_err(plot_error)?;
         let names = report.class_names.clone();
         let row_names = names.clone();
+        // One label at the middle of each column and row.
+        let name_at = |names: &[String], value: f64, flip: bool| {
+            let index = value.floor() as usize;
+            if (value - value.floor() - 0.5).abs() > 1e-6 || index >= names.len() {
+                return String::new();
+            }
+            let index = if flip { names.len() - 1 - index } else { index };
+            names[index].clone()
+        };
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc("predicted")
+            .x_desc("predicted class")
             .y_desc("true class")
-            .x_labels(classes)
-            .y_labels(classes)
-            .x_label_offset(28)
-            .y_label_offset(-28)
-            .x_label_formatter(&move |x| names.get(*x as usize).cloned().unwrap_or_default())
-            .y_label_formatter(&move |y| {
-                row_names
-                    .get((n - 1 - *y) as usize)
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .label_style(("sans-serif", 13))
+            .x_labels(2 * classes + 1)
+            .y_labels(2 * classes + 1)
+            .x_label_formatter(&move |x| name_at(&names, *x, false))
+            .y_label_formatter(&move |y| name_at(&row_names, *y, true))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
             .draw()
             .map_err(plot_error)?;
         for (actual, row) in report.confusion.iter().enumerate() {
             for (predicted, &count) in row.iter().enumerate() {
-                let (x, y) = (predicted as i32, n - 1 - actual as i32);
+                let (x, y) = (predicted as f64, n - 1.0 - actual as f64);
                 // Square-root scale, so that the few large diagonal cells do not wash out the
                 // off-diagonal ones.
                 let strength = (count as f64 / largest).sqrt();
-                let shade = (255.0 * (1.0 - strength)) as u8;
+                let shade = (255.0 * (1.0 - strength)).round() as u8;
                 let fill = if actual == predicted {
                     RGBColor(shade, shade, 255)
                 } else {
@@ -230,21 +254,41 @@ pub fn confusion_png(report: &EvalReport) -> Result<Vec<u8>, LearnerError> {
                 };
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
-                        [(x, y), (x + 1, y + 1)],
+                        [(x, y), (x + 1.0, y + 1.0)],
                         fill.filled(),
                     )))
                     .map_err(plot_error)?;
-                let ink = if strength > 0.6 { WHITE } else { BLACK };
-                let label = Text::new(
-                    count.to_string(),
-                    (x, y + 1),
-                    ("sans-serif", 13).into_font().color(&ink),
-                );
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x, y), (x + 1.0, y + 1.0)],
+                        WHITE.stroke_width(1),
+                    )))
+                    .map_err(plot_error)?;
+                let ink = if luminance(fill) < 0.55 { WHITE } else { BLACK };
+                let font = ("sans-serif", 15)
+                    .into_font()
+                    .color(&ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                let label = Text::new(count.to_string(), (x + 0.5, y + 0.5), font);
                 chart.plotting_area().draw(&label).map_err(plot_error)?;
             }
         }
         Ok(())
     })
+}
+
+/// The colour scale of one weight template: the 98th percentile of the weights' magnitudes, so
+/// that a few extreme pixels do not wash out the rest (they saturate instead).
+fn robust_scale(template: &[f32]) -> f32 {
+    let mut magnitudes: Vec<f32> = template.iter().map(|w| w.abs()).collect();
+    magnitudes.sort_by(f32::total_cmp);
+    let at = (magnitudes.len() * 98 / 100).min(magnitudes.len().saturating_sub(1));
+    magnitudes.get(at).copied().unwrap_or(0.0).max(f32::EPSILON)
+}
+
+/// Relative luminance of `color` in `[0, 1]` (sRGB weights), to pick readable ink.
+fn luminance(RGBColor(r, g, b): RGBColor) -> f64 {
+    (0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(b)) / 255.0
 }
 
 /// `weights.png`: each class's weights as a `rows x cols` image (red: the pixel votes for the
@@ -298,7 +342,7 @@ pub fn weights_png(
                 let template: Vec<f32> = (0..rows * cols)
                     .map(|pixel| weights[pixel * classes + class])
                     .collect();
-                let largest = template.iter().fold(f32::EPSILON, |m, w| m.max(w.abs()));
+                let largest = robust_scale(&template);
                 let name = class_names
                     .get(class)
                     .cloned()

@@ -278,13 +278,18 @@ fn build(
     .with_metric_logger(metric_files)
     .metrics((AccuracyMetric::new(), LossMetric::new()))
     .metric_train_numeric(LearningRateMetric::new())
-    .metric_train_numeric(CpuUse::new())
-    .metric_train_numeric(CpuMemory::new())
     .with_checkpointing_strategy(KeepLastNCheckpoints::new(usize::MAX))
     .with_custom_checkpointers(model_files, optim_files, scheduler_files)
     .with_interrupter(interrupter.clone())
-    .num_epochs(config.epochs)
-    .summary();
+    .num_epochs(config.epochs);
+    // Burn's end-of-run summary is not asked for: the caller prints one block of its own.
+    let dashboard = options.progress.dashboard()?;
+    if dashboard {
+        // Plots for the dashboard; as plain lines they only repeat a machine-wide figure.
+        supervised = supervised
+            .metric_train_numeric(CpuUse::new())
+            .metric_train_numeric(CpuMemory::new());
+    }
     if let Some(early) = &config.early_stopping {
         supervised = supervised.early_stopping(MetricEarlyStoppingStrategy::new(
             &LossMetric::new(),
@@ -309,7 +314,6 @@ fn build(
             ExecutionStrategy::MultiDevice(devices, MultiDeviceOptim::OptimMainDevice).into(),
         );
     }
-    let dashboard = options.progress.dashboard()?;
     // Ctrl-C and SIGTERM stop the run cleanly (Ctrl-C under the dashboard's raw mode too); not
     // in quiet mode, which is for library use, where the application owns its signals.
     let ctrl_c = (options.progress != ProgressMode::Quiet)

@@ -22,6 +22,15 @@ pub enum Head {
 }
 
 impl Head {
+    /// The head in words: `softmax`, `one-vs-rest`, `binary`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Head::Softmax => "softmax",
+            Head::OneVsRest => "one-vs-rest",
+            Head::Binary => "binary",
+        }
+    }
+
     /// Outputs of the linear layer for `num_classes` classes.
     pub fn outputs(self, num_classes: usize) -> usize {
         match self {

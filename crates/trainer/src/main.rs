@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use data::{DatasetKind, Mnist};
 use learner::{
     ArtifactDir, BackendKind, EvalReport, LearnerError, ProgressMode, RunFolder, TrainOptions,
-    TrainingConfig, evaluate,
+    TrainReport, TrainingConfig, ValidConfig, evaluate,
 };
 use output::say;
 
@@ -160,6 +160,31 @@ fn main() -> ExitCode {
 }
 
 fn run_train(args: TrainArgs) -> Result<()> {
+    let (config, artifacts) = train_config(&args)?;
+    let progress = match args.progress {
+        Progress::Auto => ProgressMode::Auto,
+        Progress::Dashboard => ProgressMode::Dashboard,
+        Progress::Plain => ProgressMode::Plain,
+    };
+    progress.dashboard()?;
+    let backend = open_backend(args.backend, usize::from(args.devices))?;
+    let data = load_data(&config, args.data_dir.as_deref())?;
+    say!("artifacts: {}", artifacts.display());
+    let options = TrainOptions {
+        artifacts,
+        backend,
+        devices: usize::from(args.devices),
+        resume: args.resume,
+        overwrite: args.overwrite,
+        progress,
+    };
+    let report = learner::train(&config, &data, &options)?;
+    print_outcome(&report, &config)
+}
+
+/// The run's config (the saved one for `--resume`, else `--config` or the built-in default,
+/// with the command line's overrides), checked, and its artifacts folder.
+fn train_config(args: &TrainArgs) -> Result<(ValidConfig, PathBuf)> {
     let (config, name) = if args.resume {
         let folder = args
             .artifacts
@@ -172,84 +197,135 @@ fn run_train(args: TrainArgs) -> Result<()> {
             None => (TrainingConfig::default(), Some("default".to_string())),
         }
     };
-    let config = apply_overrides(config, &args).validate()?;
+    let config = apply_overrides(config, args).validate()?;
     let artifacts = args
         .artifacts
         .clone()
         .unwrap_or_else(|| Path::new("artifacts").join(name.unwrap_or_else(|| "run".to_string())));
-    let progress = match args.progress {
-        Progress::Auto => ProgressMode::Auto,
-        Progress::Dashboard => ProgressMode::Dashboard,
-        Progress::Plain => ProgressMode::Plain,
-    };
-    progress.dashboard()?;
-    let backend = pick_backend(args.backend)?;
-    let devices = backend.devices(usize::from(args.devices))?;
+    Ok((config, artifacts))
+}
+
+/// Opens the backend (`--backend`, else the preferred one) and says which it is; a software
+/// adapter, a GPU API emulated on the CPU, is named as such.
+fn open_backend(requested: Option<BackendKind>, count: usize) -> Result<BackendKind> {
+    let (backend, devices) = BackendKind::choose(requested, count)?;
     for device in &devices {
         say!("backend: {backend} ({})", backend.describe(device));
+        if backend.is_software(device) {
+            say!(
+                "note: this is a software adapter, {backend} emulated on the CPU, not a GPU: on \
+                 the machine of docs/benchmarks.md it trained {SOFTWARE_SLOWDOWN} slower than \
+                 --backend flex; pass --backend flex to train on the CPU directly"
+            );
+        }
     }
+    Ok(backend)
+}
 
-    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?
-        .with_task(config.task)?;
+/// How much slower wgpu on Mesa's lavapipe trained than flex, per epoch, in `trainer bench
+/// --backend flex --backend wgpu` on the 2-core machine of docs/benchmarks.md.
+const SOFTWARE_SLOWDOWN: &str = "about 47x";
+
+/// The dataset as the config's task sees it, and a line saying what it is.
+fn load_data(config: &ValidConfig, data_dir: Option<&Path>) -> Result<Mnist> {
+    let data = Mnist::load(config.dataset, data_dir, config.validation)?.with_task(config.task)?;
     say!(
-        "data: {} ({}, {} head) from {}: {} training, {} validation, {} test images of {}x{}",
+        "data: {}, {}, from {}: {} training, {} validation, {} test images of {}x{}",
         data.kind,
         data.task,
-        config.model.head,
         data.source,
-        data.train.len(),
-        data.validation.len(),
-        data.test.len(),
+        thousands(data.train.len()),
+        thousands(data.validation.len()),
+        thousands(data.test.len()),
         data.train.rows(),
         data.train.cols()
     );
-    say!("artifacts: {}", artifacts.display());
+    Ok(data)
+}
 
-    let options = TrainOptions {
-        artifacts,
-        backend,
-        devices: usize::from(args.devices),
-        resume: args.resume,
-        overwrite: args.overwrite,
-        progress,
-    };
-    let report = learner::train(&config, &data, &options)?;
+/// The end of a run in one block: what was trained, the figures, where it was saved, and the
+/// commands that come next.
+fn print_outcome(report: &TrainReport, config: &ValidConfig) -> Result<()> {
     let summary = &report.summary;
+    let dir = shell_word(&report.artifacts.root().display().to_string());
+    let model = &report.model;
     say!();
-    for entry in &summary.history {
-        say!(
-            "after epoch {:>3} (iteration {:>6}): validation accuracy {:6.2} % | test accuracy {:6.2} % (loss {:.4})",
-            entry.epoch,
-            entry.iteration,
-            100.0 * entry.validation_accuracy,
-            100.0 * entry.test_accuracy,
-            entry.test_loss
-        );
-    }
+    say!(
+        "trained   logistic regression ({} head, {} parameters) on {} ({}): {} epochs, {} \
+         iterations",
+        model.head().name(),
+        thousands(burn::module::Module::num_params(model)),
+        summary.dataset,
+        config.task,
+        summary.epochs,
+        thousands(summary.iterations)
+    );
+    say!(
+        "          {:.2} s of training ({} images/s) on {} ({})",
+        summary.train_seconds,
+        thousands(summary.samples_per_second.round() as usize),
+        summary.backend,
+        summary.device
+    );
     if summary.interrupted {
-        say!(
-            "training was interrupted; continue it with --resume --artifacts {}",
-            report.artifacts.root().display()
-        );
+        say!("          training was interrupted; continue it with --resume --artifacts {dir}");
     }
     if summary.stopped_early {
         say!(
-            "early stopping ended the run after epoch {}",
-            summary.epochs
+            "          early stopping ended it after epoch {}: the validation loss had not \
+             improved for {} epochs",
+            summary.epochs,
+            config
+                .early_stopping
+                .as_ref()
+                .map_or(0, |early| early.patience)
         );
     }
     say!(
-        "test accuracy {:.2} % (loss {:.4}), validation accuracy {:.2} %, {} epochs / {} iterations, {:.2} s of training ({:.0} images/s)",
+        "result    test accuracy {:.2} % (loss {:.4}), validation accuracy {:.2} %",
         100.0 * summary.test_accuracy,
         summary.test_loss,
-        100.0 * summary.validation_accuracy,
-        summary.epochs,
-        summary.iterations,
-        summary.train_seconds,
-        summary.samples_per_second
+        100.0 * summary.validation_accuracy
     );
-    say!("saved {}", report.artifacts.root().display());
+    say!(
+        "saved     {dir}: model.bpk, model.safetensors, summary.json, eval.json, curves.png, \
+         confusion.png, weights.png"
+    );
+    say!("next      trainer eval --artifacts {dir}");
+    say!("          trainer predict --artifacts {dir} DIGIT.png");
+    if !summary.interrupted {
+        say!(
+            "          trainer --resume --artifacts {dir} --epochs {}   (to train further)",
+            config.epochs * 2
+        );
+    }
     Ok(())
+}
+
+/// `n` with thousands separators: 50,000.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `text` as one word for a POSIX shell: as it is when plain, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 fn run_eval(args: EvalArgs) -> Result<()> {
@@ -258,8 +334,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
     let folder = ArtifactDir::new(&args.artifacts).reopen_run()?;
     let artifacts = folder.dir();
     let config = artifacts.load_config()?.validate()?;
-    let backend = pick_backend(args.backend)?;
-    let device = backend.device()?;
+    let (backend, device) = pick_device(args.backend)?;
     let model = artifacts.load_model(&device)?;
     let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?
         .with_task(config.task)?;
@@ -311,8 +386,7 @@ fn evaluate_and_report(
 fn run_import(args: ImportArgs) -> Result<()> {
     // Refused before the data is read: a folder, a FIFO, a device.
     data::ensure_regular_file(&args.weights)?;
-    let backend = pick_backend(args.backend)?;
-    let device = backend.device()?;
+    let (_, device) = pick_device(args.backend)?;
     // Read and check everything before the folder is touched.
     let data = Mnist::load(args.dataset, args.data_dir.as_deref(), Default::default())?;
     let model_config = model::LogisticRegressionConfig::new()
@@ -355,11 +429,10 @@ fn run_import(args: ImportArgs) -> Result<()> {
     evaluate_and_report(&folder, &model, &data, config.eval_batch_size, &device)
 }
 
-fn pick_backend(requested: Option<BackendKind>) -> Result<BackendKind> {
-    Ok(match requested {
-        Some(kind) => kind,
-        None => BackendKind::preferred()?,
-    })
+/// The backend and its first device, opened and checked: `--backend`, else the preferred one.
+fn pick_device(requested: Option<BackendKind>) -> Result<(BackendKind, burn::prelude::Device)> {
+    let (backend, mut devices) = BackendKind::choose(requested, 1)?;
+    Ok((backend, devices.remove(0)))
 }
 
 fn apply_overrides(mut config: TrainingConfig, args: &TrainArgs) -> TrainingConfig {

@@ -38,8 +38,7 @@ pub struct PredictArgs {
 /// command fail at the end.
 pub fn run(args: PredictArgs) -> Result<()> {
     let artifacts = ArtifactDir::new(&args.artifacts);
-    let backend = crate::pick_backend(args.backend)?;
-    let device = backend.device()?;
+    let (_, device) = crate::pick_device(args.backend)?;
     let model = artifacts.load_model(&device)?;
     let class_names = match artifacts.load_config() {
         Ok(config) => config.task.class_names(config.dataset),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{run, train_plain, trainer, walk, workspace_file};
+use common::{on_flex, run, train_plain, trainer, walk, workspace_file};
 use integration_tests::mnist_dir;
 use std::path::Path;
 use std::process::Command;
@@ -44,7 +44,7 @@ fn a_bad_config_fails_before_any_work_naming_the_field() {
     );
 
     std::fs::write(&config, r#"{"epochs": 2, "batchsize": 10}"#).unwrap();
-    let (output, _, stderr) = run(trainer().arg("train").arg("--config").arg(&config));
+    let (output, _, stderr) = run(on_flex("train").arg("--config").arg(&config));
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr.contains("unknown field `batchsize`") && stderr.contains("bad.json"),
@@ -75,14 +75,14 @@ fn online() -> bool {
 #[test]
 fn missing_or_incomplete_data_folders_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let (output, _, stderr) = run(trainer().args(["--data-dir", "/no/such/folder"]));
+    let (output, _, stderr) = run(on_flex("train").args(["--data-dir", "/no/such/folder"]));
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr.contains("/no/such/folder") && stderr.contains("--data-dir"),
         "{stderr}"
     );
 
-    let (output, _, stderr) = run(trainer().env("MNIST_DIR", dir.path()));
+    let (output, _, stderr) = run(on_flex("train").env("MNIST_DIR", dir.path()));
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr.contains("$MNIST_DIR") && stderr.contains("train-images-idx3-ubyte"),
@@ -99,7 +99,9 @@ fn no_data_offline_is_a_clear_error_not_a_panic() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (output, _, stderr) = run(trainer().arg("--artifacts").arg(dir.path().join("a")));
+    let (output, _, stderr) = run(on_flex("train")
+        .arg("--artifacts")
+        .arg(dir.path().join("a")));
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("--data-dir") && stderr.contains("MNIST_DIR"),
@@ -121,7 +123,7 @@ fn an_unknown_backend_is_rejected_by_name() {
 #[test]
 fn eval_of_a_folder_without_a_run_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (output, _, stderr) = run(trainer().arg("eval").arg("--artifacts").arg(dir.path()));
+    let (output, _, stderr) = run(on_flex("eval").arg("--artifacts").arg(dir.path()));
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.contains("holds no run of this trainer"), "{stderr}");
     assert!(
@@ -138,8 +140,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
     };
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("run");
-    let (output, stdout, stderr) = run(trainer()
-        .arg("train")
+    let (output, stdout, stderr) = run(on_flex("train")
         .arg("--config")
         .arg(workspace_file("configs/default.json"))
         .args(["--epochs", "1"])
@@ -166,8 +167,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
     let accuracy = summary["test_accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.88, "{accuracy}");
 
-    let (output, stdout, stderr) = run(trainer()
-        .arg("eval")
+    let (output, stdout, stderr) = run(on_flex("eval")
         .arg("--artifacts")
         .arg(&artifacts)
         .arg("--data-dir")
@@ -198,8 +198,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
     }
 
     // A reader that goes away early (`trainer eval | head -1`) ends it quietly, not in a panic.
-    let mut child = trainer()
-        .arg("eval")
+    let mut child = on_flex("eval")
         .arg("--artifacts")
         .arg(&artifacts)
         .arg("--data-dir")
@@ -238,8 +237,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
     .unwrap();
     let broken = dir.path().join("broken.png");
     std::fs::write(&broken, b"\x89PNG but truncated").unwrap();
-    let (output, stdout, stderr) = run(trainer()
-        .arg("predict")
+    let (output, stdout, stderr) = run(on_flex("predict")
         .arg("--artifacts")
         .arg(&artifacts)
         .arg(&broken)
@@ -286,8 +284,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
 
     // import-pytorch: the exported safetensors, imported, evaluate the same.
     let imported = dir.path().join("imported");
-    let (output, stdout, stderr) = run(trainer()
-        .arg("import-pytorch")
+    let (output, stdout, stderr) = run(on_flex("import-pytorch")
         .arg("--weights")
         .arg(artifacts.join("model.safetensors"))
         .arg("--artifacts")
@@ -300,8 +297,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
         "{stdout}"
     );
     assert!(imported.join("model.bpk").is_file() && imported.join("eval.json").is_file());
-    let (output, _, stderr) = run(trainer()
-        .arg("import-pytorch")
+    let (output, _, stderr) = run(on_flex("import-pytorch")
         .arg("--weights")
         .arg(&broken)
         .arg("--artifacts")
@@ -315,7 +311,7 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
         "nothing is created on failure"
     );
 
-    let (output, _, stderr) = run(trainer()
+    let (output, _, stderr) = run(on_flex("train")
         .args(["--epochs", "1"])
         .arg("--data-dir")
         .arg(&mnist)
@@ -385,17 +381,73 @@ fn wgpu_without_an_adapter_is_a_clear_error() {
         r#"{"file_format_version": "1.0.0", "ICD": {"library_path": "/nonexistent/lib.so"}}"#;
     let list = dir.path().join("none.json");
     std::fs::write(&list, nothing).unwrap();
-    let (output, _, stderr) = run(trainer()
-        .env("VK_DRIVER_FILES", &list)
-        .env("VK_ICD_FILENAMES", &list)
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", &list)
-        .args(["--backend", "wgpu", "--data-dir", "/unused"]));
+    let without_adapter = |args: &[&str]| {
+        run(trainer()
+            .env("VK_DRIVER_FILES", &list)
+            .env("VK_ICD_FILENAMES", &list)
+            .env("__EGL_VENDOR_LIBRARY_FILENAMES", &list)
+            .args(args)
+            .args(["--data-dir", "/unused"]))
+    };
+    let (output, _, stderr) = without_adapter(&["--backend", "wgpu"]);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("cannot open its device") && stderr.contains("mesa-vulkan-drivers"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // Chosen because no --backend was given: the error says why, and how to use the CPU.
+    if !cfg!(feature = "tch") || learner::BackendKind::TchCuda.device().is_err() {
+        let (output, _, stderr) = without_adapter(&[]);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("built with the `wgpu` feature and no --backend was given")
+                && stderr.contains("pass --backend flex to train on the CPU"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Without --backend, a backend enabled by a feature beyond the default wins over flex, the
+/// default feature; a software adapter is named as such before training.
+#[test]
+fn without_backend_the_backend_a_feature_asked_for_trains() {
+    let Some(mnist) = mnist_dir("without_backend_the_backend_a_feature_asked_for_trains") else {
+        return;
+    };
+    let expected = learner::BackendKind::preferred().unwrap();
+    let compiled = learner::BackendKind::compiled();
+    let beyond_default: Vec<_> = compiled
+        .iter()
+        .filter(|kind| !matches!(kind, learner::BackendKind::Flex))
+        .collect();
+    if !beyond_default.is_empty() {
+        assert_ne!(expected, learner::BackendKind::Flex, "{compiled:?}");
+    }
+    if cfg!(feature = "wgpu") && expected != learner::BackendKind::TchCuda {
+        assert_eq!(expected, learner::BackendKind::Wgpu);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.json");
+    std::fs::write(&config, r#"{"epochs": 1, "iterations_per_epoch": 5}"#).unwrap();
+    let (output, stdout, stderr) = run(trainer()
+        .args(["train", "--progress", "plain", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&mnist)
+        .arg("--artifacts")
+        .arg(dir.path().join("run")));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("backend: {expected} (")),
+        "{stdout}"
+    );
+    let software = stdout.contains("llvmpipe") || stdout.contains("lavapipe");
+    assert_eq!(
+        software,
+        stdout.contains("note: this is a software adapter"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -410,8 +462,7 @@ fn a_diverging_run_stops_with_the_cause_named() {
         r#"{"epochs": 2, "lr_schedule": {"type": "constant"}, "optimizer": {"learning_rate": 1e37, "momentum": 0.9}}"#,
     )
     .unwrap();
-    let (output, stdout, stderr) = run(trainer()
-        .arg("train")
+    let (output, stdout, stderr) = run(on_flex("train")
         .arg("--config")
         .arg(&config)
         .arg("--data-dir")
@@ -510,8 +561,11 @@ fn killed_runs_resume_to_the_same_result() {
     };
 
     let reference = dir.path().join("reference");
+    let started = std::time::Instant::now();
     let (output, _, stderr) = run(&mut train(&reference, &[]));
     assert!(output.status.success(), "{stderr}");
+    // The kill moments scale with how long a whole run takes on this machine and build.
+    let whole = started.elapsed().as_millis() as u64;
 
     let artifacts = dir.path().join("killed");
     // A fixed-seed generator: the kill moments are arbitrary but the same on every run.
@@ -535,8 +589,9 @@ fn killed_runs_resume_to_the_same_result() {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        // Between 0.3 and 2.3 s: during data loading, training, checkpointing or the final writes.
-        let delay = Duration::from_millis(300 + state % 2000);
+        // Between 10 % and 90 % of a whole run: during data loading, training, checkpointing
+        // or the final writes.
+        let delay = Duration::from_millis(whole / 10 + state % (whole * 8 / 10).max(1));
         if attempt < 25 && kills < 4 {
             std::thread::sleep(delay);
             if child.try_wait().unwrap().is_none() {
@@ -649,12 +704,23 @@ fn a_full_disk_is_a_clear_error_and_the_run_can_finish() {
         }
     }
     // Sizes at which a 5-epoch run fills the disk: in epoch 1 (nothing to resume), in a later
-    // epoch, and while writing the final pictures (about 1.3 MB are needed in all).
-    for (size, next) in [
-        ("60k", "--overwrite"),
-        ("400k", "--resume"),
-        ("1050k", "--resume"),
-    ] {
+    // epoch, and while writing the final artifacts, measured on a whole run first (what a run
+    // writes changes as the project grows).
+    let reference = tempfile::tempdir().unwrap();
+    let (output, _, stderr) = run(&mut train_plain(
+        &mnist,
+        &reference.path().join("run"),
+        &["--epochs", "5"],
+    ));
+    assert!(output.status.success(), "{stderr}");
+    let (total, last) = disk_use(&reference.path().join("run"));
+    let sizes = [
+        (60, "--overwrite"),
+        (total * 2 / 5, "--resume"),
+        (total - last / 2, "--resume"),
+    ];
+    for (kib, next) in sizes {
+        let size = format!("{kib}k");
         let dir = tempfile::tempdir().unwrap();
         let mounted = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -687,7 +753,7 @@ fn a_full_disk_is_a_clear_error_and_the_run_can_finish() {
         );
 
         let remounted = Command::new("mount")
-            .args(["-o", "remount,size=4m"])
+            .args(["-o", &format!("remount,size={}k", 2 * total)])
             .arg(dir.path())
             .status()
             .is_ok_and(|status| status.success());
@@ -712,4 +778,23 @@ fn a_full_disk_is_a_clear_error_and_the_run_can_finish() {
             "{size}: temporary files left: {leftovers:?}"
         );
     }
+}
+
+/// KiB a run folder takes on a tmpfs (each file rounded up to whole 4 KiB pages), in all and
+/// for what the run writes after its last checkpoint (the files at its top level but its
+/// config, Burn's log and its manifest).
+fn disk_use(run: &Path) -> (u64, u64) {
+    let kib = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len().div_ceil(4096) * 4);
+    let files = walk(run);
+    let total = files.iter().map(|path| kib(path)).sum();
+    let last = files
+        .iter()
+        .filter(|path| path.parent() == Some(run))
+        .filter(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            !["config.json", "experiment.log", "manifest.jsonl", ".lock"].contains(&&*name)
+        })
+        .map(|path| kib(path))
+        .sum();
+    (total, last)
 }

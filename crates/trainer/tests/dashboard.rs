@@ -106,7 +106,7 @@ fn start_training(name: &str, mnist: &Path, artifacts: &Path) -> Terminal {
     json["batch_size"] = 32.into();
     std::fs::write(&config, json.to_string()).unwrap();
     let command = format!(
-        "env XDG_RUNTIME_DIR={runtime} {trainer} train --progress dashboard --config {config} \
+        "env XDG_RUNTIME_DIR={runtime} {trainer} train --backend flex --progress dashboard --config {config} \
          --data-dir {mnist} --artifacts {artifacts}",
         runtime = std::env::temp_dir().display(),
         trainer = env!("CARGO_BIN_EXE_trainer"),
@@ -199,7 +199,15 @@ fn dashboard_shows_progress_and_q_stops_cleanly() {
 
     // The checkpoint is usable: the run continues from it.
     let output = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["train", "--resume", "--progress", "plain", "--epochs"])
+        .args([
+            "train",
+            "--backend",
+            "flex",
+            "--resume",
+            "--progress",
+            "plain",
+            "--epochs",
+        ])
         .arg((done + 1).to_string())
         .arg("--data-dir")
         .arg(&mnist)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json, mkfifo, run, train_plain, trainer};
+use common::{json, mkfifo, on_flex, run, train_plain, trainer};
 use integration_tests::mnist_dir;
 
 /// A config file in `dir` holding `text`.
@@ -68,8 +68,7 @@ fn overwrite_never_deletes_what_the_trainer_did_not_write() {
             "{stderr}"
         );
     }
-    let (output, _, stderr) = run(trainer()
-        .arg("import-pytorch")
+    let (output, _, stderr) = run(on_flex("import-pytorch")
         .arg("--weights")
         .arg(&config)
         .arg("--artifacts")
@@ -128,8 +127,7 @@ fn import_converts_float_precisions_and_refuses_nan_weights() {
         let weights = dir.path().join(format!("{dtype}.safetensors"));
         std::fs::write(&weights, converted).unwrap();
         let imported = dir.path().join(format!("imported-{dtype}"));
-        let (output, stdout, stderr) = run(trainer()
-            .arg("import-pytorch")
+        let (output, stdout, stderr) = run(on_flex("import-pytorch")
             .arg("--weights")
             .arg(&weights)
             .arg("--artifacts")
@@ -144,8 +142,7 @@ fn import_converts_float_precisions_and_refuses_nan_weights() {
             "{dtype}: {got} vs {accuracy}"
         );
         // What was saved is what the loaders read: eval and predict work on it.
-        let (output, _, stderr) = run(trainer()
-            .arg("eval")
+        let (output, _, stderr) = run(on_flex("eval")
             .arg("--artifacts")
             .arg(&imported)
             .arg("--data-dir")
@@ -159,8 +156,7 @@ fn import_converts_float_precisions_and_refuses_nan_weights() {
     let weights = dir.path().join("nan.safetensors");
     std::fs::write(&weights, poisoned).unwrap();
     let never = dir.path().join("never");
-    let (output, _, stderr) = run(trainer()
-        .arg("import-pytorch")
+    let (output, _, stderr) = run(on_flex("import-pytorch")
         .arg("--weights")
         .arg(&weights)
         .arg("--artifacts")
@@ -251,8 +247,7 @@ fn a_live_run_locks_its_folder_and_a_killed_one_does_not() {
             "{extra:?}: {stderr}"
         );
     }
-    let (output, _, stderr) = run(trainer()
-        .arg("eval")
+    let (output, _, stderr) = run(on_flex("eval")
         .arg("--artifacts")
         .arg(&artifacts)
         .arg("--data-dir")
@@ -398,7 +393,7 @@ fn a_gzip_bomb_fails_at_once() {
         encoder.write_all(&vec![0; 1 << 20]).unwrap();
     }
     encoder.finish().unwrap();
-    let (output, _, stderr) = run(trainer()
+    let (output, _, stderr) = run(on_flex("train")
         .arg("--data-dir")
         .arg(&data)
         .arg("--artifacts")
@@ -454,7 +449,12 @@ fn a_full_stdout_is_an_error_not_a_panic() {
         ],
     ];
     for args in commands {
-        let output = trainer().args(&args).stdout(full()).output().unwrap();
+        let output = trainer()
+            .args(&args)
+            .args(["--backend", "flex"])
+            .stdout(full())
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(
@@ -722,8 +722,7 @@ fn predict_saves_every_input_replaces_nothing_and_reads_transparent_drawings() {
     drawing.save(b.join("digit.png")).unwrap();
     let inputs = dir.path().join("inputs");
     let predict = || {
-        run(trainer()
-            .arg("predict")
+        run(on_flex("predict")
             .arg("--artifacts")
             .arg(&artifacts)
             .arg("--save-inputs")
@@ -787,8 +786,7 @@ fn fifos_and_devices_are_refused_not_read() {
         assert_eq!(output.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("is not a regular file"), "{stderr}");
     }
-    let (output, _, stderr) = run(trainer()
-        .arg("import-pytorch")
+    let (output, _, stderr) = run(on_flex("import-pytorch")
         .arg("--weights")
         .arg(&fifo)
         .arg("--artifacts")
@@ -820,8 +818,7 @@ fn the_dashboard_without_a_terminal_is_refused_up_front() {
 #[test]
 fn messages_say_what_is_wrong_in_the_words_of_the_command() {
     let dir = tempfile::tempdir().unwrap();
-    let (output, _, stderr) = run(trainer()
-        .arg("import-pytorch")
+    let (output, _, stderr) = run(on_flex("import-pytorch")
         .arg("--weights")
         .arg(dir.path())
         .arg("--artifacts")
@@ -851,8 +848,7 @@ fn import_refuses_an_earlier_run_offering_overwrite_only() {
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("run");
     short_run(&mnist, &artifacts);
-    let (output, _, stderr) = run(trainer()
-        .arg("import-pytorch")
+    let (output, _, stderr) = run(on_flex("import-pytorch")
         .arg("--weights")
         .arg(artifacts.join("model.safetensors"))
         .arg("--artifacts")
@@ -898,6 +894,8 @@ fn too_little_memory_for_the_data_is_an_error_not_an_abort() {
     let output = limited(
         kb,
         &[
+            "--backend".as_ref(),
+            "flex".as_ref(),
             "--data-dir".as_ref(),
             mnist.as_ref(),
             "--artifacts".as_ref(),

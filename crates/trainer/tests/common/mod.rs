@@ -16,11 +16,19 @@ pub fn trainer() -> Command {
     command
 }
 
-/// `trainer train --progress plain ARGS --data-dir MNIST --artifacts ARTIFACTS`.
+/// `trainer COMMAND --backend flex`: the tests that train or evaluate name their backend (a
+/// build with every backend would otherwise pick wgpu, on lavapipe here).
+pub fn on_flex(command: &str) -> Command {
+    let mut trainer = trainer();
+    trainer.args([command, "--backend", "flex"]);
+    trainer
+}
+
+/// `trainer train --backend flex --progress plain ARGS --data-dir MNIST --artifacts ARTIFACTS`.
 pub fn train_plain(mnist: &Path, artifacts: &Path, args: &[&str]) -> Command {
-    let mut command = trainer();
+    let mut command = on_flex("train");
     command
-        .args(["train", "--progress", "plain"])
+        .args(["--progress", "plain"])
         .args(args)
         .arg("--data-dir")
         .arg(mnist)
