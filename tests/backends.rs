@@ -172,7 +172,7 @@ fn every_backend_reaches_90_percent_within_two_epochs() {
         let folder = tempfile::tempdir().unwrap();
         let options = TrainOptions {
             artifacts: folder.path().to_path_buf(),
-            backend: kind,
+            backend: Some(kind),
             devices: 1,
             resume: false,
             overwrite: false,

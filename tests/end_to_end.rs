@@ -15,7 +15,7 @@ fn load(dir: &std::path::Path) -> Mnist {
 fn options(artifacts: &std::path::Path) -> TrainOptions {
     TrainOptions {
         artifacts: artifacts.to_path_buf(),
-        backend: BackendKind::Flex,
+        backend: Some(BackendKind::Flex),
         devices: 1,
         resume: false,
         overwrite: false,

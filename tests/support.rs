@@ -8,16 +8,24 @@ use std::path::PathBuf;
 /// When `MNIST_DIR` is unset the calling test cannot run: under CI (`CI` set) that is a failure,
 /// elsewhere the test says so loudly on stderr and returns early.
 pub fn mnist_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MNIST_DIR").filter(|value| !value.is_empty()) {
-        Some(dir) => Some(PathBuf::from(dir)),
+    required_path(
+        "MNIST_DIR",
+        test,
+        "to a folder with the four MNIST IDX files (e.g. MNIST_DIR=../shared/datasets/mnist)",
+    )
+}
+
+/// The path in the environment variable `var`, which `test` needs; `how` says how to set it.
+/// Unset or empty: a failure under CI (`CI` set), elsewhere a loud SKIPPED line on stderr and
+/// `None`, for the test to return early.
+pub fn required_path(var: &str, test: &str, how: &str) -> Option<PathBuf> {
+    match std::env::var_os(var).filter(|value| !value.is_empty()) {
+        Some(path) => Some(PathBuf::from(path)),
         None if std::env::var_os("CI").is_some() => {
-            panic!("{test}: MNIST_DIR is not set, and CI must run every MNIST test")
+            panic!("{test}: {var} is not set, and CI must run this test")
         }
         None => {
-            eprintln!(
-                "\n*** SKIPPED {test}: set MNIST_DIR to a folder with the four MNIST IDX files \
-                 (e.g. MNIST_DIR=../shared/datasets/mnist) to run it ***\n"
-            );
+            eprintln!("\n*** SKIPPED {test}: set {var} {how} to run it ***\n");
             None
         }
     }

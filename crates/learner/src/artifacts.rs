@@ -4,13 +4,14 @@
 //! ```text
 //! <artifacts>/
 //!   config.json     the training config of the run
-//!   model.json      the model's Burn config (input size, classes, bias)
-//!   model.bpk       the trained weights (Burn burnpack record of model::LogisticRegression)
+//!   model.json      the logistic regression's Burn config (input size, classes, bias, head)
+//!   model.bpk       the trained weights (Burn burnpack record of the model)
 //!   summary.json    figures of the run (accuracies, loss, timings, history)
 //!   eval.json       the test evaluation: confusion matrix, per-class figures, most confused
 //!   model.safetensors  the weights in PyTorch's nn.Linear layout
 //!   curves.png confusion.png weights.png   pictures of the run
 //!   experiment.log  Burn's log
+//!   events.out.tfevents.*  TensorBoard's event files, one per process that trained the run
 //!   train/ valid/   metric logs in Burn's layout, one folder per epoch
 //!   checkpoint/     Burn's checkpoints (model, optimizer, scheduler) of every epoch
 //!   manifest.jsonl  what the run wrote: the only files `--overwrite` removes
@@ -54,6 +55,10 @@ pub const RUN_ENTRIES: [&str; 13] = [
 pub struct Summary {
     /// Dataset name (`mnist`, `fashion-mnist`).
     pub dataset: String,
+    /// The model, as it describes itself ([`crate::ImageClassifier::describe`]); empty in
+    /// summaries written before it was recorded.
+    #[serde(default)]
+    pub model: String,
     /// Backend name.
     pub backend: String,
     /// The device, as Burn describes it.
@@ -272,11 +277,22 @@ impl ArtifactDir {
     /// The run entries present in the folder: in one without a manifest, files that look like
     /// a run's but were not written by one of this trainer.
     fn foreign_entries(&self) -> Vec<&'static str> {
-        RUN_ENTRIES
+        let mut found: Vec<&'static str> = RUN_ENTRIES
             .iter()
             .copied()
             .filter(|entry| std::fs::symlink_metadata(self.root.join(entry)).is_ok())
-            .collect()
+            .collect();
+        let events = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten();
+        if events
+            .into_iter()
+            .any(|entry| crate::manifest::is_event_file(&entry.file_name().to_string_lossy()))
+        {
+            found.push("TensorBoard event files (events.out.tfevents.*)");
+        }
+        found
     }
 
     fn refuse_foreign(&self) -> Result<(), LearnerError> {
@@ -433,13 +449,8 @@ impl RunFolder {
         self.write(&self.config_path(), config.to_json().as_bytes())
     }
 
-    /// Saves the final model (`model.bpk`, atomically by Burn's burnpack writer) and its config
-    /// (`model.json`).
-    pub fn save_model(&self, model: &LogisticRegression) -> Result<(), LearnerError> {
-        self.write(
-            &self.model_config_path(),
-            burn::config::config_to_json(&model.config()).as_bytes(),
-        )?;
+    /// Saves the final model as `model.bpk` (atomically, by Burn's burnpack writer).
+    pub fn save_model<M: Module>(&self, model: &M) -> Result<(), LearnerError> {
         let path = self.model_path();
         self.manifest.claim(&path)?;
         model
@@ -451,14 +462,45 @@ impl RunFolder {
             })
     }
 
+    /// Writes a logistic regression's `model.json`, the config its loaders read with
+    /// `model.bpk`.
+    pub fn save_model_config(&self, config: &LogisticRegressionConfig) -> Result<(), LearnerError> {
+        let json = burn::config::config_to_json(config);
+        self.write(&self.model_config_path(), json.as_bytes())
+    }
+
+    /// Writes the files a model adds to its run ([`crate::ImageClassifier::extra_artifacts`]);
+    /// a name that is not one of [`RUN_ENTRIES`] is refused before anything is written.
+    pub fn save_extras(&self, extras: &[crate::ExtraArtifact]) -> Result<(), LearnerError> {
+        if let Some(extra) = extras.iter().find(|e| !RUN_ENTRIES.contains(&e.name)) {
+            return Err(LearnerError::Artifacts {
+                path: self.root().join(extra.name),
+                problem: format!(
+                    "is not a file name a run may write (one of {}): the model's \
+                     extra_artifacts must use those names",
+                    RUN_ENTRIES.join(", ")
+                ),
+            });
+        }
+        for extra in extras {
+            self.write(&self.root().join(extra.name), &extra.bytes)?;
+        }
+        Ok(())
+    }
+
     /// Writes the test evaluation: `eval.json` and its heat map `confusion.png`.
     pub fn save_report(&self, report: &crate::EvalReport) -> Result<(), LearnerError> {
-        let json = serde_json::to_string_pretty(report).expect("an EvalReport always serialises");
-        self.write(&self.eval_path(), json.as_bytes())?;
+        self.save_eval(report)?;
         self.write(
             &self.picture_path("confusion.png"),
             &crate::plots::confusion_png(report)?,
         )
+    }
+
+    /// Writes `eval.json`.
+    pub fn save_eval(&self, report: &crate::EvalReport) -> Result<(), LearnerError> {
+        let json = serde_json::to_string_pretty(report).expect("an EvalReport always serialises");
+        self.write(&self.eval_path(), json.as_bytes())
     }
 
     /// Writes `summary.json`.

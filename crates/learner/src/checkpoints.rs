@@ -1,5 +1,6 @@
 //! Burn's checkpoints of a run: written through Burn's own file checkpointer, each file listed
-//! in the run's manifest first; and read back to check them before a resume.
+//! in the run's manifest first; read back to check them before a resume, to find where a
+//! resume continues, and to rebuild the run's history.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,10 +9,16 @@ use burn::lr_scheduler::LrSchedulerRecord;
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError, FileCheckpointer};
-use model::LogisticRegressionConfig;
+use data::Mnist;
 
 use crate::manifest::Manifest;
-use crate::{ArtifactDir, Classifier, LearnerError, RunFolder};
+use crate::{
+    ArtifactDir, Classifier, HistoryEntry, ImageClassifier, LearnerError, RunFolder, ValidConfig,
+    evaluate,
+};
+
+/// Builds a fresh model on a device: what a checkpoint is loaded into.
+pub(crate) type Init<'a, M> = &'a dyn Fn(&Device) -> M;
 
 /// Burn's [`FileCheckpointer`] for one part of the checkpoints (`model`, `optim` or
 /// `scheduler`), which lists each file in the manifest before Burn writes it, and refuses a
@@ -55,14 +62,14 @@ impl<R: Checkpoint> Checkpointer<R> for ListedCheckpointer {
 }
 
 /// The model of `epoch`'s checkpoint.
-pub(crate) fn load_checkpoint(
+pub(crate) fn load_checkpoint<M: ImageClassifier>(
     artifacts: &ArtifactDir,
     epoch: usize,
-    model_config: &LogisticRegressionConfig,
+    init: Init<'_, M>,
     device: &Device,
-) -> Result<Classifier, LearnerError> {
+) -> Result<Classifier<M>, LearnerError> {
     let path = artifacts.checkpoint_model_path(epoch);
-    Classifier::new(model_config.init(device))
+    Classifier::new(init(device))
         .try_load_file(&path)
         .map_err(|err| damaged_checkpoint(artifacts, epoch, path, err))
 }
@@ -70,14 +77,14 @@ pub(crate) fn load_checkpoint(
 /// Reads every checkpoint's model and the optimizer and scheduler `resume_from` continues with,
 /// so that a damaged file is an error naming it before training starts, not a panic in Burn's
 /// loop or a failure after it.
-pub(crate) fn check_checkpoints(
+pub(crate) fn check_checkpoints<M: ImageClassifier>(
     artifacts: &ArtifactDir,
     resume_from: usize,
-    model_config: &LogisticRegressionConfig,
+    init: Init<'_, M>,
     device: &Device,
 ) -> Result<(), LearnerError> {
     for epoch in artifacts.checkpoint_epochs() {
-        load_checkpoint(artifacts, epoch, model_config, device)?;
+        load_checkpoint(artifacts, epoch, init, device)?;
     }
     let optimizer = artifacts.checkpoint_path("optim", resume_from);
     OptimizerRecord::load(&optimizer)
@@ -86,6 +93,83 @@ pub(crate) fn check_checkpoints(
     LrSchedulerRecord::load(&scheduler)
         .map_err(|err| damaged_checkpoint(artifacts, resume_from, scheduler, err))?;
     Ok(())
+}
+
+/// The epoch a resumed run continues after: its last complete checkpoint, or 0 when it stopped
+/// before its first one (it then starts again from the beginning, with its saved config). A run
+/// that has all its epochs is refused, unless it was stopped before its summary was written
+/// (the resume then only finishes it). The config must not change what the checkpoints are
+/// made of.
+pub(crate) fn resume_point(
+    folder: &RunFolder,
+    config: &ValidConfig,
+) -> Result<usize, LearnerError> {
+    let last = folder.checkpoint_epochs().last().copied().unwrap_or(0);
+    // Without a checkpoint there is nothing for a changed config to break.
+    if let Some(recorded) = folder.recorded_config().filter(|_| last > 0) {
+        let changes = crate::config::resume_changes(recorded, config);
+        if !changes.is_empty() {
+            return Err(LearnerError::ConfigChanged {
+                path: folder.config_path(),
+                changes: changes.join("; "),
+            });
+        }
+    }
+    if last > config.epochs || (last == config.epochs && folder.summary_path().is_file()) {
+        return Err(LearnerError::Artifacts {
+            path: folder.root().to_path_buf(),
+            problem: format!(
+                "already holds {last} trained epochs, and the config asks for {}; pass a larger \
+                 --epochs to train further",
+                config.epochs
+            ),
+        });
+    }
+    Ok(last)
+}
+
+/// How the history is rebuilt: the run's data and config, its epochs' length, and the training
+/// seconds this process had spent by the end of each epoch it ran.
+pub(crate) struct HistorySource<'a> {
+    pub(crate) data: &'a Mnist,
+    pub(crate) config: &'a ValidConfig,
+    pub(crate) iterations_per_epoch: usize,
+    pub(crate) seconds_by_epoch: &'a [(usize, f64)],
+}
+
+/// Validation and test figures of every epoch's checkpoint; `stop` is asked between
+/// checkpoints.
+pub(crate) fn history<M: ImageClassifier>(
+    folder: &RunFolder,
+    init: Init<'_, M>,
+    source: &HistorySource<'_>,
+    device: &Device,
+    stop: &dyn Fn() -> Result<(), LearnerError>,
+) -> Result<Vec<HistoryEntry>, LearnerError> {
+    let batch = source.config.eval_batch_size;
+    folder
+        .checkpoint_epochs()
+        .into_iter()
+        .map(|epoch| {
+            stop()?;
+            let checkpoint = load_checkpoint(folder, epoch, init, device)?;
+            let validation = evaluate(&checkpoint.model, &source.data.validation, batch, device)?;
+            let test = evaluate(&checkpoint.model, &source.data.test, batch, device)?;
+            Ok(HistoryEntry {
+                epoch,
+                iteration: epoch * source.iterations_per_epoch,
+                validation_accuracy: validation.accuracy,
+                validation_loss: validation.loss,
+                test_accuracy: test.accuracy,
+                test_loss: test.loss,
+                train_seconds: source
+                    .seconds_by_epoch
+                    .iter()
+                    .find(|(done, _)| *done == epoch)
+                    .map(|(_, seconds)| *seconds),
+            })
+        })
+        .collect()
 }
 
 fn damaged_checkpoint(

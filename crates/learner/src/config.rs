@@ -12,7 +12,7 @@ use burn::optim::lr_scheduler::module_lr_scheduler::{ModuleLrScheduler, ModuleLr
 use burn::optim::lr_scheduler::step::StepLrSchedulerConfig;
 use burn::optim::momentum::MomentumConfig;
 use data::{DatasetKind, SplitConfig, Task};
-use model::Head;
+use model::{Head, LogisticRegressionConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
@@ -33,8 +33,12 @@ pub struct TrainingConfig {
     pub task: Task,
     /// How the validation set is held out of the training images.
     pub validation: SplitConfig,
-    /// Model options.
-    pub model: ModelSettings,
+    /// The logistic regression `trainer` trains: the model crate's own Burn config, written as
+    /// a partial object (`{"head": "OneVsRest"}`); `input_size` and `num_classes` are left out
+    /// (0 in Rust) to take them from the data and the task. A model of your own, trained with
+    /// [`crate::train_model`], is built by its own closure and ignores this block.
+    #[serde(with = "model_block")]
+    pub model: LogisticRegressionConfig,
     /// Stochastic gradient descent.
     pub optimizer: SgdSettings,
     /// How the learning rate evolves over the run.
@@ -67,7 +71,7 @@ impl Default for TrainingConfig {
             dataset: DatasetKind::Mnist,
             task: Task::AllClasses,
             validation: SplitConfig::default(),
-            model: ModelSettings::default(),
+            model: model_block::default_config(),
             optimizer: SgdSettings::default(),
             lr_schedule: LrSchedule::default(),
             epochs: 10,
@@ -81,23 +85,62 @@ impl Default for TrainingConfig {
     }
 }
 
-/// Model options (sizes come from the dataset).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ModelSettings {
-    /// Whether the linear layer has a bias.
-    pub bias: bool,
-    /// `Softmax` (multinomial, the default), `OneVsRest` (a sigmoid per class) or `Binary`
-    /// (one sigmoid; needs a two-class `task`).
-    pub head: Head,
-}
+/// The `model` block of a config: [`LogisticRegressionConfig`] itself, read as a partial
+/// object over its defaults, with `input_size` and `num_classes` 0 ("from the data") unless
+/// given, and written without them when they are 0.
+///
+/// Burn's `#[derive(Config)]` deserialiser needs every field and ignores unknown ones; a
+/// hand-written config needs the opposite, hence this module.
+mod model_block {
+    use model::LogisticRegressionConfig;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::{Map, Value};
 
-impl Default for ModelSettings {
-    fn default() -> Self {
-        Self {
-            bias: true,
-            head: Head::Softmax,
+    const SIZES: [&str; 2] = ["input_size", "num_classes"];
+    const FIELDS: &[&str] = &["input_size", "num_classes", "bias", "head"];
+
+    /// The default model: the crate's defaults, sizes from the data.
+    pub(super) fn default_config() -> LogisticRegressionConfig {
+        LogisticRegressionConfig::new()
+            .with_input_size(0)
+            .with_num_classes(0)
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        config: &LogisticRegressionConfig,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut fields = match serde_json::to_value(config) {
+            Ok(Value::Object(fields)) => fields,
+            _ => {
+                return Err(serde::ser::Error::custom(
+                    "a model config serialises to an object",
+                ));
+            }
+        };
+        for size in SIZES {
+            if fields.get(size) == Some(&Value::from(0)) {
+                fields.remove(size);
+            }
         }
+        fields.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<LogisticRegressionConfig, D::Error> {
+        let given = Map::<String, Value>::deserialize(deserializer)?;
+        let Ok(Value::Object(mut fields)) = serde_json::to_value(default_config()) else {
+            return Err(D::Error::custom("a model config serialises to an object"));
+        };
+        for (name, value) in given {
+            if !FIELDS.contains(&name.as_str()) {
+                return Err(D::Error::unknown_field(&name, FIELDS));
+            }
+            fields.insert(name, value);
+        }
+        serde_json::from_value(Value::Object(fields)).map_err(D::Error::custom)
     }
 }
 
@@ -258,6 +301,17 @@ impl TrainingConfig {
     fn check_task(&self) -> Result<(), ConfigError> {
         if let Err(problem) = self.task.validate(self.dataset.num_classes()) {
             return invalid("task", problem);
+        }
+        let classes = self.task.num_classes(self.dataset);
+        if ![0, classes].contains(&self.model.num_classes) {
+            return invalid(
+                "model.num_classes",
+                format!(
+                    "is {}, but the task has {classes} classes; leave it out to take it from \
+                     the task",
+                    self.model.num_classes
+                ),
+            );
         }
         if self.model.head == Head::Binary && self.task == Task::AllClasses {
             return invalid(
@@ -549,6 +603,37 @@ impl ValidConfig {
     /// The checked config.
     pub fn into_inner(self) -> TrainingConfig {
         self.0
+    }
+
+    /// The logistic regression's config for images of `input_size` pixels and a task of
+    /// `num_classes` classes: the `model` block with the sizes it left out filled in. A size
+    /// it gave that differs is an error naming it.
+    pub fn model_config(
+        &self,
+        input_size: usize,
+        num_classes: usize,
+    ) -> Result<LogisticRegressionConfig, ConfigError> {
+        let mut model = self.model.clone();
+        for (field, given, actual) in [
+            ("model.input_size", &mut model.input_size, input_size),
+            ("model.num_classes", &mut model.num_classes, num_classes),
+        ] {
+            if *given != 0 && *given != actual {
+                return invalid(
+                    field,
+                    format!(
+                        "is {given}, but the data has {actual}; leave it out to take it from \
+                         the data"
+                    ),
+                );
+            }
+            *given = actual;
+        }
+        model.validate().map_err(|err| ConfigError::Invalid {
+            field: "model",
+            problem: err.to_string(),
+        })?;
+        Ok(model)
     }
 
     /// Burn's SGD with these settings.

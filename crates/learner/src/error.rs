@@ -160,6 +160,17 @@ pub enum LearnerError {
         /// The artifacts folder.
         artifacts: PathBuf,
     },
+    /// The model does not fit the data (its input or output size).
+    #[error("the model does not fit the data: {0}")]
+    Model(String),
+    /// An artifact could not be prepared from the model.
+    #[error("cannot prepare {name}: {problem}")]
+    Export {
+        /// The file.
+        name: &'static str,
+        /// What went wrong.
+        problem: String,
+    },
     /// Evaluation on a device failed.
     #[error("evaluation failed: {0}")]
     Evaluation(String),

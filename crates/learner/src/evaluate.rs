@@ -2,12 +2,10 @@
 
 use burn::data::dataloader::DataLoader;
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use data::{ImageSet, MnistLoader};
-use model::{Head, LogisticRegression};
 use serde::{Deserialize, Serialize};
 
-use crate::LearnerError;
+use crate::{ImageClassifier, LearnerError};
 
 /// Accuracy, mean cross-entropy loss and confusion matrix of a model on one image set.
 ///
@@ -19,8 +17,8 @@ pub struct Evaluation {
     pub count: usize,
     /// Fraction of images whose most probable class is the label, in `[0, 1]`.
     pub accuracy: f64,
-    /// Mean training loss over the images: cross-entropy (natural log) for a softmax head,
-    /// binary cross-entropy for the sigmoid heads.
+    /// Mean training loss over the images ([`ImageClassifier::loss`]: cross-entropy, natural
+    /// log, unless the model says otherwise).
     pub loss: f64,
     /// `confusion[label][predicted]`: how many images of class `label` were predicted as
     /// `predicted`.
@@ -29,8 +27,8 @@ pub struct Evaluation {
 
 /// Evaluates `model` on every image of `set`, `batch_size` images at a time, on `device` (the
 /// model's device). An empty set is an error: its accuracy would be made up.
-pub fn evaluate(
-    model: &LogisticRegression,
+pub fn evaluate<M: ImageClassifier>(
+    model: &M,
     set: &ImageSet,
     batch_size: usize,
     device: &Device,
@@ -40,42 +38,39 @@ pub fn evaluate(
             "the image set to evaluate on is empty, so there is no accuracy to measure".to_string(),
         ));
     }
-    let classes = model.num_classes();
-    let mut confusion = vec![vec![0u64; classes]; classes];
+    let mut confusion: Vec<Vec<u64>> = Vec::new();
     let mut loss_sum = 0.0f64;
     let loader = MnistLoader::new(set.clone(), batch_size.max(1), device);
     for batch in loader.iter() {
         let batch = batch.map_err(|err| LearnerError::Evaluation(err.to_string()))?;
         let count = batch.targets.dims()[0];
-        let logits = model.forward(batch.images);
-        let predictions = model
-            .scores_from_logits(logits.clone())
-            .argmax(1)
-            .reshape([count]);
-        loss_sum += match model.head() {
-            // The sum of the images' losses, exactly as PyTorch's reduction="sum" would.
-            Head::Softmax => -f64::from(
-                read_floats(
-                    log_softmax(logits, 1)
-                        .gather(1, batch.targets.clone().reshape([count, 1]))
-                        .sum(),
-                )?[0],
-            ),
-            Head::OneVsRest | Head::Binary => {
-                f64::from(read_floats(model.loss(logits, batch.targets.clone()))?[0]) * count as f64
-            }
-        };
+        let logits = model.logits(batch.images);
+        let scores = model.scores(logits.clone());
+        let classes = scores.dims()[1];
+        if confusion.is_empty() {
+            confusion = vec![vec![0u64; classes]; classes];
+        }
+        let predictions = scores.argmax(1).reshape([count]);
+        // The batch's mean loss times its size: the sum over its images.
+        let loss = read_floats(model.loss(logits, batch.targets.clone()))?;
+        loss_sum += f64::from(loss[0]) * count as f64;
         let predicted = read_ints(predictions)?;
         let labels = read_ints(batch.targets)?;
         for (label, predicted) in labels.into_iter().zip(predicted) {
             let (label, predicted) = (label as usize, predicted as usize);
-            if label < classes && predicted < classes {
-                confusion[label][predicted] += 1;
+            if label >= classes {
+                return Err(LearnerError::Evaluation(format!(
+                    "the model gives {classes} scores per image, but an image is labelled \
+                     {label}: the model's outputs must match the task's classes"
+                )));
             }
+            confusion[label][predicted.min(classes - 1)] += 1;
         }
     }
     let count = set.len();
-    let correct: u64 = (0..classes).map(|class| confusion[class][class]).sum();
+    let correct: u64 = (0..confusion.len())
+        .map(|class| confusion[class][class])
+        .sum();
     Ok(Evaluation {
         count,
         accuracy: correct as f64 / count as f64,

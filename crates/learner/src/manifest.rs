@@ -42,6 +42,8 @@ enum Entry {
     Dir(String),
     /// A file the run writes.
     File(String),
+    /// How the run ended when it ended without its summary (`diverged`).
+    Ended(String),
 }
 
 /// An exclusive lock on an artifacts folder, held while a process writes in it.
@@ -114,6 +116,8 @@ pub(crate) struct Listing {
     dirs: Vec<PathBuf>,
     /// Files the run wrote, as relative paths.
     files: Vec<PathBuf>,
+    /// How the run last ended without a summary, unless it was resumed since.
+    pub(crate) ended: Option<String>,
 }
 
 /// The manifest of the run in an artifacts folder, open for appending.
@@ -186,9 +190,14 @@ impl Manifest {
                     }
                     header = true;
                 }
-                Entry::Config(config) => listing.config = Some(*config),
+                // A later config (a resume) starts the run again.
+                Entry::Config(config) => {
+                    listing.config = Some(*config);
+                    listing.ended = None;
+                }
                 Entry::Dir(dir) => listing.dirs.extend(run_path(&dir)),
                 Entry::File(file) => listing.files.extend(run_path(&file)),
+                Entry::Ended(ending) => listing.ended = Some(ending),
             }
         }
         if !header {
@@ -197,6 +206,17 @@ impl Manifest {
             ));
         }
         Ok(listing)
+    }
+
+    /// How the run in `root` ended without a summary (`diverged`), as its manifest records;
+    /// `None` when it records no such ending (or since resumed), or cannot be read.
+    pub fn ending(root: &Path) -> Option<String> {
+        Self::read(root).ok()?.ended
+    }
+
+    /// Records how the run ended when it ends without a summary (`diverged`).
+    pub(crate) fn record_ending(&self, ending: &str) -> Result<(), LearnerError> {
+        self.append(&Entry::Ended(ending.to_string()))
     }
 
     /// Records the config the run starts (or resumes) with.
@@ -356,8 +376,15 @@ fn run_path(text: &str) -> Option<PathBuf> {
     let plain = path.components().all(|c| matches!(c, Component::Normal(_)));
     let first = path.components().next()?.as_os_str().to_str()?.to_string();
     let known = RUN_ENTRIES.contains(&first.as_str())
-        || temporary_of(&first).is_some_and(|original| RUN_ENTRIES.contains(&original));
+        || temporary_of(&first).is_some_and(|original| RUN_ENTRIES.contains(&original))
+        || is_event_file(&first);
     (plain && known).then_some(path)
+}
+
+/// Whether `name` is one of a run's TensorBoard event files.
+pub(crate) fn is_event_file(name: &str) -> bool {
+    name.strip_prefix(crate::events::EVENTS_PREFIX)
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains(['/', '\\']))
 }
 
 /// `path` with `/` between its parts, whatever the platform.
@@ -403,6 +430,8 @@ mod tests {
         assert!(run_path("train/epoch-1/Loss.log").is_some());
         assert!(run_path("summary.json").is_some());
         assert!(run_path("summary.json.12-0.tmp").is_some());
+        assert!(run_path("events.out.tfevents.1700000000.host.42").is_some());
+        assert!(run_path("events.out.tfevents.").is_none());
         assert!(run_path("../etc/passwd").is_none());
         assert!(run_path("/etc/passwd").is_none());
         assert!(run_path("train/../../x").is_none());

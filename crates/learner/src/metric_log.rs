@@ -22,6 +22,7 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, MetricName, NumericEntry};
 
 use crate::LearnerError;
+use crate::events::EventLog;
 use crate::manifest::Manifest;
 
 /// What a [`MetricFiles`] tells whoever launched the run: whether it has closed its files (Burn
@@ -158,6 +159,21 @@ pub(crate) struct MetricFiles {
     status: LogStatus,
     failed: bool,
     interrupter: Interrupter,
+    /// TensorBoard's copy of the scalars, and the iterations of an epoch (its steps).
+    events: Option<(EventLog, usize)>,
+    /// Training iterations logged in the current epoch.
+    steps_in_epoch: usize,
+}
+
+/// The TensorBoard tag of a metric Burn logs (`Loss` -> `loss`), for those the event file
+/// holds.
+fn event_tag(name: &str) -> Option<&'static str> {
+    match name {
+        "Loss" => Some("loss"),
+        "Accuracy" => Some("accuracy"),
+        "Learning Rate" => Some("learning_rate"),
+        _ => None,
+    }
 }
 
 impl MetricFiles {
@@ -172,6 +188,51 @@ impl MetricFiles {
             status: LogStatus::default(),
             failed: false,
             interrupter,
+            events: None,
+            steps_in_epoch: 0,
+        }
+    }
+
+    /// Also writes the training scalars of every iteration and the validation scalars of every
+    /// epoch to `events`, an epoch being `iterations_per_epoch` steps.
+    pub(crate) fn with_events(mut self, events: EventLog, iterations_per_epoch: usize) -> Self {
+        self.events = Some((events, iterations_per_epoch));
+        self
+    }
+
+    /// The update's scalars in the event file: training ones at their iteration, validation
+    /// ones (Burn's final value of the epoch) at the epoch's last iteration.
+    fn log_events(&mut self, update: &MetricsUpdate, epoch: usize, split: &Split) {
+        let Some((events, iterations)) = &self.events else {
+            return;
+        };
+        let is_final = update
+            .entries_numeric
+            .iter()
+            .any(|numeric| matches!(numeric.numeric_entry, Some(NumericEntry::Final(_))));
+        let (prefix, step) = match (split, is_final) {
+            (Split::Train, false) => {
+                self.steps_in_epoch += 1;
+                ("train", (epoch - 1) * iterations + self.steps_in_epoch)
+            }
+            (Split::Valid, true) => ("validation", epoch * iterations),
+            _ => return,
+        };
+        for numeric in &update.entries_numeric {
+            let (Some(entry), Some(name)) = (
+                &numeric.numeric_entry,
+                self.names.get(&numeric.entry.metric_id),
+            ) else {
+                continue;
+            };
+            let Some(tag) = event_tag(name) else {
+                continue;
+            };
+            if let Err(error) = events.scalar(&format!("{prefix}/{tag}"), step, entry.current()) {
+                let path = events.path();
+                self.fail(path, error.into());
+                return;
+            }
         }
     }
 
@@ -193,8 +254,16 @@ impl MetricFiles {
         }
     }
 
-    /// Flushes and closes every open file.
+    /// Flushes and closes every open file (and hands the event file's records to the system).
     fn close_all(&mut self) {
+        if let Some((events, _)) = &self.events
+            && !self.failed
+            && let Err(error) = events.flush()
+        {
+            let path = events.path();
+            self.fail(path, error.into());
+            return;
+        }
         for (path, mut file) in std::mem::take(&mut self.open) {
             if let Err(error) = file.flush() {
                 if !self.failed {
@@ -227,7 +296,12 @@ impl MetricLogger for MetricFiles {
         if self.epoch != Some(epoch) {
             self.close_all();
             self.epoch = Some(epoch);
+            self.steps_in_epoch = 0;
         }
+        if self.failed {
+            return;
+        }
+        self.log_events(&update, epoch, split);
         if self.failed {
             return;
         }

@@ -6,7 +6,6 @@
 
 use std::sync::Once;
 
-use model::LogisticRegression;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -292,16 +291,17 @@ fn luminance(RGBColor(r, g, b): RGBColor) -> f64 {
 }
 
 /// `weights.png`: each class's weights as a `rows x cols` image (red: the pixel votes for the
-/// class, blue: against it, white: indifferent), the templates a logistic regression matches
-/// each image against.
+/// class, blue: against it, white: indifferent), the templates a linear model matches each
+/// image against. `weights` is the `[rows * cols, outputs]` matrix, row-major: one output per
+/// class, or a single one for a binary head.
 pub fn weights_png(
-    model: &LogisticRegression,
+    weights: &[f32],
+    outputs: usize,
     rows: usize,
     cols: usize,
     class_names: &[String],
 ) -> Result<Vec<u8>, LearnerError> {
-    // One template per output: per class, or a single one for a binary head.
-    let classes = model.weights().dims()[1];
+    let classes = outputs;
     let class_names: Vec<String> = if classes == 1 && class_names.len() == 2 {
         vec![format!(
             "{} (red) vs {} (blue)",
@@ -310,18 +310,12 @@ pub fn weights_png(
     } else {
         class_names.to_vec()
     };
-    if rows * cols != model.input_size() {
+    if classes == 0 || rows * cols * classes != weights.len() {
         return Err(plot_error(format!(
-            "cannot show {}-pixel weights as {rows}x{cols} images",
-            model.input_size()
+            "cannot show {} weights as {outputs} images of {rows}x{cols}",
+            weights.len()
         )));
     }
-    let weights: Vec<f32> = model
-        .weights()
-        .try_into_data()
-        .map_err(plot_error)?
-        .iter::<f32>()
-        .collect();
     let columns = classes.clamp(1, 5);
     let grid_rows = classes.div_ceil(columns);
     let scale = 8u32;

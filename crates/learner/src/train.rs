@@ -22,15 +22,19 @@ use burn::train::{
     MultiDeviceOptim, StoppingCondition, SupervisedTraining,
 };
 use data::{EpochTimer, Mnist, MnistLoader};
-use model::{LogisticRegression, LogisticRegressionConfig};
+use model::LogisticRegression;
 
-use crate::checkpoints::{ListedCheckpointer, check_checkpoints, load_checkpoint};
+use crate::checkpoints::{
+    HistorySource, Init, ListedCheckpointer, check_checkpoints, history, resume_point,
+};
+use crate::events::EventLog;
 use crate::interrupt::CtrlC;
 use crate::metric_log::{LogStatus, MetricFiles, final_values};
 use crate::renderer::OutputStatus;
 use crate::{
     ArtifactDir, BackendKind, Classifier, ConfigError, EvalReport, Evaluation, HistoryEntry,
-    LearnerError, PlainRenderer, RunFolder, Summary, ValidConfig, evaluate, plots,
+    ImageClassifier, LearnerError, PlainRenderer, RunContext, RunFolder, Summary, ValidConfig,
+    evaluate, plots,
 };
 
 /// How training progress is shown.
@@ -73,12 +77,21 @@ impl ProgressMode {
 }
 
 /// Settings of a run that are not hyperparameters.
+///
+/// ```
+/// use learner::{ProgressMode, TrainOptions};
+///
+/// let options = TrainOptions::new("artifacts/mlp") // the preferred backend, auto progress
+///     .with_progress(ProgressMode::Plain)
+///     .with_resume(true);
+/// assert_eq!(options.devices, 1);
+/// ```
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     /// The artifacts folder.
     pub artifacts: PathBuf,
-    /// The backend to train on.
-    pub backend: BackendKind,
+    /// The backend to train on; `None`: [`BackendKind::preferred`].
+    pub backend: Option<BackendKind>,
     /// Devices to train on: 1, or more for Burn's multi-device data-parallel strategy (each
     /// device computes the gradients of its share of every step; the main device, the first,
     /// applies them and runs validation).
@@ -92,34 +105,105 @@ pub struct TrainOptions {
     pub progress: ProgressMode,
 }
 
+impl TrainOptions {
+    /// A fresh run in `artifacts` on one device of the preferred backend, with progress shown
+    /// as [`ProgressMode::Auto`] says.
+    pub fn new(artifacts: impl Into<PathBuf>) -> Self {
+        Self {
+            artifacts: artifacts.into(),
+            backend: None,
+            devices: 1,
+            resume: false,
+            overwrite: false,
+            progress: ProgressMode::Auto,
+        }
+    }
+
+    /// Trains on `backend` (`None`: the preferred one).
+    pub fn with_backend(mut self, backend: Option<BackendKind>) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Trains on `devices` devices of the backend.
+    pub fn with_devices(mut self, devices: usize) -> Self {
+        self.devices = devices;
+        self
+    }
+
+    /// Continues the run in the artifacts folder.
+    pub fn with_resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Replaces an earlier run in the artifacts folder.
+    pub fn with_overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Shows progress as `progress` says.
+    pub fn with_progress(mut self, progress: ProgressMode) -> Self {
+        self.progress = progress;
+        self
+    }
+}
+
 /// What a finished run produced (also saved in its artifacts folder).
 #[derive(Debug)]
-pub struct TrainReport {
+pub struct TrainReport<M = LogisticRegression> {
     /// The figures saved as `summary.json`.
     pub summary: Summary,
     /// The trained model (saved as `model.bpk`).
-    pub model: LogisticRegression,
+    pub model: M,
     /// The final model's evaluation on the test set.
     pub test: Evaluation,
     /// Where everything was saved.
     pub artifacts: ArtifactDir,
 }
 
-/// Trains a logistic-regression model on `data` as `config` says, evaluates it on the test
-/// set and writes the artifacts folder.
-///
-/// The validation set is evaluated after every epoch (Burn's Learner) and drives early
-/// stopping; the test set is only evaluated after training, for the report, including the
-/// per-epoch history rebuilt from the checkpoints.
+/// Trains the logistic regression `config` describes on `data`, evaluates it on the test set
+/// and writes the artifacts folder: [`train_model`] with the model crate's
+/// [`LogisticRegression`].
 pub fn train(
     config: &ValidConfig,
     data: &Mnist,
     options: &TrainOptions,
 ) -> Result<TrainReport, LearnerError> {
-    let run = prepare(config, data, options)?;
-    let training = build(config, &run, options)?;
+    let model = config.model_config(data.input_size(), config.task.num_classes(data.kind))?;
+    train_model(|device| model.init(device), config, data, options)
+}
+
+/// Trains any [`ImageClassifier`], built on a device by `init`, on `data` as `config` says;
+/// evaluates it on the test set and writes the artifacts folder.
+///
+/// Everything the trainer does for its own model comes with it: SGD with the config's
+/// schedule, metrics, the dashboard or plain lines, a checkpoint every epoch,
+/// [`TrainOptions::resume`], early stopping, the divergence stop, Ctrl-C and SIGTERM, full-disk
+/// errors, `summary.json`, `eval.json`, `curves.png`, `confusion.png`, `model.bpk` and the
+/// model's [extra artifacts](ImageClassifier::extra_artifacts). The config's `model` block
+/// describes the logistic regression and is not used here.
+///
+/// `init` is called on the training device (seeded from `config.seed` first), and again to
+/// load checkpoints into. The validation set is evaluated after every epoch (Burn's Learner)
+/// and drives early stopping; the test set only after training, for the report, including the
+/// per-epoch history rebuilt from the checkpoints.
+pub fn train_model<M, F>(
+    init: F,
+    config: &ValidConfig,
+    data: &Mnist,
+    options: &TrainOptions,
+) -> Result<TrainReport<M>, LearnerError>
+where
+    M: ImageClassifier,
+    F: Fn(&Device) -> M,
+{
+    let init: Init<'_, M> = &init;
+    let run = prepare(init, config, data, options)?;
+    let training = build(init, config, &run, options)?;
     let outcome = launch(training, &run, config)?;
-    finish(config, run, options, outcome)
+    finish(init, config, run, options, outcome)
 }
 
 /// Everything a run needs that is settled before Burn starts.
@@ -129,14 +213,18 @@ struct Run<'a> {
     /// Complete epochs already trained (0 for a new run, or a resume before the first
     /// checkpoint).
     done: usize,
+    /// Whether this is a resumed run.
+    resumed: bool,
+    backend: BackendKind,
     devices: Vec<Device>,
-    model_config: LogisticRegressionConfig,
 }
 
-/// Checks what can be checked before anything is written, then takes the artifacts folder: a
-/// new run (refusing or replacing an earlier one) or the run to resume, whose config and
-/// checkpoints are checked.
-fn prepare<'a>(
+/// Checks what can be checked before anything is written (the config against the devices,
+/// the data, the model against the data), then takes the artifacts folder: a new run
+/// (refusing or replacing an earlier one) or the run to resume, whose config and checkpoints
+/// are checked.
+fn prepare<'a, M: ImageClassifier>(
+    init: Init<'_, M>,
     config: &ValidConfig,
     data: &'a Mnist,
     options: &TrainOptions,
@@ -158,20 +246,15 @@ fn prepare<'a>(
     } else {
         Cow::Owned(data.clone().with_task(config.task)?)
     };
-    let model_config = LogisticRegressionConfig::new()
-        .with_input_size(data.input_size())
-        .with_num_classes(data.num_classes())
-        .with_bias(config.model.bias)
-        .with_head(config.model.head);
-    model_config.validate()?;
-    let devices = options.backend.devices(options.devices)?;
+    let (backend, devices) = BackendKind::choose(options.backend, options.devices)?;
+    check_model(init, &data, &devices[0])?;
     let artifacts = ArtifactDir::new(&options.artifacts);
     let (folder, done) = if options.resume {
         let folder = artifacts.reopen_run()?;
         let done = resume_point(&folder, config)?;
         if done > 0 {
             // Burn panics on a checkpoint it cannot read; find a damaged one before it does.
-            check_checkpoints(&folder, done, &model_config, &devices[0])?;
+            check_checkpoints(&folder, done, init, &devices[0])?;
         }
         (folder, done)
     } else {
@@ -182,88 +265,155 @@ fn prepare<'a>(
         data,
         folder,
         done,
+        resumed: options.resume,
+        backend,
         devices,
-        model_config,
     })
 }
 
-/// The epoch a resumed run continues after: its last complete checkpoint, or 0 when it stopped
-/// before its first one (it then starts again from the beginning, with its saved config). A run
-/// that has all its epochs is refused, unless it was stopped before its summary was written
-/// (the resume then only finishes it). The config must not change what the checkpoints are
-/// made of.
-fn resume_point(folder: &RunFolder, config: &ValidConfig) -> Result<usize, LearnerError> {
-    let last = folder.checkpoint_epochs().last().copied().unwrap_or(0);
-    // Without a checkpoint there is nothing for a changed config to break.
-    if let Some(recorded) = folder.recorded_config().filter(|_| last > 0) {
-        let changes = crate::config::resume_changes(recorded, config);
-        if !changes.is_empty() {
-            return Err(LearnerError::ConfigChanged {
-                path: folder.config_path(),
-                changes: changes.join("; "),
-            });
-        }
+/// The model must take the data's images and give one score per class: checked on one blank
+/// image, so that a mismatch is an error naming both sizes, not a panic inside Burn's loop.
+fn check_model<M: ImageClassifier>(
+    init: Init<'_, M>,
+    data: &Mnist,
+    device: &Device,
+) -> Result<(), LearnerError> {
+    let (inputs, classes) = (data.input_size(), data.num_classes());
+    let scores = crate::backend::quietly(|| {
+        let model = init(device);
+        model
+            .scores(model.logits(Tensor::zeros([1, inputs], device)))
+            .dims()
+    })
+    .map_err(|message| {
+        LearnerError::Model(format!(
+            "it cannot classify the data's images of {inputs} pixels ([batch, {inputs}] \
+             floats): {message}"
+        ))
+    })?;
+    if scores != [1, classes] {
+        return Err(LearnerError::Model(format!(
+            "it gives scores of shape {scores:?} for one image, and the task has {classes} \
+             classes: its last layer must have {classes} outputs"
+        )));
     }
-    if last > config.epochs || (last == config.epochs && folder.summary_path().is_file()) {
-        return Err(LearnerError::Artifacts {
-            path: folder.root().to_path_buf(),
-            problem: format!(
-                "already holds {last} trained epochs, and the config asks for {}; pass a larger \
-                 --epochs to train further",
-                config.epochs
-            ),
-        });
-    }
-    Ok(last)
+    Ok(())
 }
 
 /// Burn's training, ready to launch, and what the run watches while it goes.
-struct Training {
-    supervised: SupervisedTraining<Classifier>,
-    learner: Learner<Classifier>,
-    watch: Classifier,
+struct Training<M: ImageClassifier> {
+    supervised: SupervisedTraining<Classifier<M>>,
+    learner: Learner<Classifier<M>>,
+    watch: Classifier<M>,
     ctrl_c: Option<CtrlC>,
     logs: LogStatus,
+    events: EventLog,
     output: OutputStatus,
     timer: EpochTimer,
     iterations_per_epoch: usize,
 }
 
-/// Builds Burn's `SupervisedTraining`: model, loaders, metrics, the run's own metric logger
-/// and checkpointers (which list their files in the manifest), early stopping, the strategy for
-/// several devices, the progress display and the Ctrl-C handler.
-fn build(
+/// Builds Burn's `SupervisedTraining` in three steps: the loaders; the metrics, logs and
+/// checkpoints; the progress display and Ctrl-C handler. Then the learner: the seeded model,
+/// SGD and the schedule.
+fn build<M: ImageClassifier>(
+    init: Init<'_, M>,
     config: &ValidConfig,
     run: &Run<'_>,
     options: &TrainOptions,
-) -> Result<Training, LearnerError> {
-    let device = &run.devices[0];
-    let autodiff = device.clone().autodiff();
+) -> Result<Training<M>, LearnerError> {
     let interrupter = Interrupter::new();
-    let classifier = Classifier::new(seeded_init(&run.model_config, &autodiff, config.seed))
+    let autodiff = run.devices[0].clone().autodiff();
+    let classifier = Classifier::new(seeded_init(init, &autodiff, config.seed))
         .with_divergence_guard(interrupter.clone());
     // Shares the guard's record with the copies Burn trains.
     let watch = classifier.clone();
 
-    let timer = EpochTimer::new();
-    let mut train_loader = MnistLoader::new(run.data.train.clone(), config.batch_size, &autodiff)
-        .shuffled(config.seed)
-        .timed(timer.clone())
-        .starting_at_epoch(run.done);
-    if let Some(iterations) = config.iterations_per_epoch {
-        train_loader = train_loader.with_batches_per_epoch(iterations);
-    }
-    let iterations_per_epoch = train_loader.batches_per_epoch();
-    let valid_loader =
-        MnistLoader::new(run.data.validation.clone(), config.eval_batch_size, device);
+    let loaders = loaders(config, run);
+    let iterations_per_epoch = loaders.iterations_per_epoch;
+    let timer = loaders.timer.clone();
+    let events = EventLog::create(
+        &run.folder,
+        config,
+        (&classifier.model.describe(), run.backend.name()),
+        run.resumed
+            .then_some((run.done * iterations_per_epoch + 1) as i64),
+    )?;
+    let (supervised, logs) = recorded(config, run, loaders, &events, &interrupter)?;
+    let Displayed {
+        supervised,
+        ctrl_c,
+        output,
+    } = displayed(supervised, config, run, options, &interrupter)?;
+    let learner = Learner::new(
+        classifier,
+        config.sgd().init(),
+        config.scheduler(iterations_per_epoch)?,
+    );
+    Ok(Training {
+        supervised,
+        learner,
+        watch,
+        ctrl_c,
+        logs,
+        events,
+        output,
+        timer,
+        iterations_per_epoch,
+    })
+}
 
+/// The run's data loaders: shuffled training batches from where a resume continues, timed
+/// per epoch; validation in evaluation-sized batches.
+struct Loaders {
+    train: MnistLoader,
+    valid: MnistLoader,
+    timer: EpochTimer,
+    iterations_per_epoch: usize,
+}
+
+fn loaders(config: &ValidConfig, run: &Run<'_>) -> Loaders {
+    let device = &run.devices[0];
+    let timer = EpochTimer::new();
+    let mut train = MnistLoader::new(
+        run.data.train.clone(),
+        config.batch_size,
+        &device.clone().autodiff(),
+    )
+    .shuffled(config.seed)
+    .timed(timer.clone())
+    .starting_at_epoch(run.done);
+    if let Some(iterations) = config.iterations_per_epoch {
+        train = train.with_batches_per_epoch(iterations);
+    }
+    let iterations_per_epoch = train.batches_per_epoch();
+    let valid = MnistLoader::new(run.data.validation.clone(), config.eval_batch_size, device);
+    Loaders {
+        train,
+        valid,
+        timer,
+        iterations_per_epoch,
+    }
+}
+
+/// Burn's `SupervisedTraining` with the metrics, the run's own metric logger (which also feeds
+/// the event file) and checkpointers (which list their files in the manifest), early stopping,
+/// where a resume starts, and the strategy for several devices.
+fn recorded<M: ImageClassifier>(
+    config: &ValidConfig,
+    run: &Run<'_>,
+    loaders: Loaders,
+    events: &EventLog,
+    interrupter: &Interrupter,
+) -> Result<(SupervisedTraining<Classifier<M>>, LogStatus), LearnerError> {
     let folder = &run.folder;
     // Burn's own metric logger panics (and may abort the process) when a write fails.
     let metric_files = MetricFiles::new(
         folder.manifest().clone(),
         folder.root(),
         interrupter.clone(),
-    );
+    )
+    .with_events(events.clone(), loaders.iterations_per_epoch);
     let logs = metric_files.status();
     // Burn writes its log there when the training starts.
     folder
@@ -272,8 +422,8 @@ fn build(
     let [model_files, optim_files, scheduler_files] = ListedCheckpointer::for_run(folder)?;
     let mut supervised = SupervisedTraining::new(
         folder.root(),
-        Arc::new(train_loader),
-        Arc::new(valid_loader),
+        Arc::new(loaders.train),
+        Arc::new(loaders.valid),
     )
     .with_metric_logger(metric_files)
     .metrics((AccuracyMetric::new(), LossMetric::new()))
@@ -282,14 +432,6 @@ fn build(
     .with_custom_checkpointers(model_files, optim_files, scheduler_files)
     .with_interrupter(interrupter.clone())
     .num_epochs(config.epochs);
-    // Burn's end-of-run summary is not asked for: the caller prints one block of its own.
-    let dashboard = options.progress.dashboard()?;
-    if dashboard {
-        // Plots for the dashboard; as plain lines they only repeat a machine-wide figure.
-        supervised = supervised
-            .metric_train_numeric(CpuUse::new())
-            .metric_train_numeric(CpuMemory::new());
-    }
     if let Some(early) = &config.early_stopping {
         supervised = supervised.early_stopping(MetricEarlyStoppingStrategy::new(
             &LossMetric::new(),
@@ -314,18 +456,43 @@ fn build(
             ExecutionStrategy::MultiDevice(devices, MultiDeviceOptim::OptimMainDevice).into(),
         );
     }
+    Ok((supervised, logs))
+}
+
+/// Burn's training with its display, and what watches the display and the signals.
+struct Displayed<M: ImageClassifier> {
+    supervised: SupervisedTraining<Classifier<M>>,
+    ctrl_c: Option<CtrlC>,
+    output: OutputStatus,
+}
+
+/// The progress display (Burn's dashboard, with CPU plots; plain lines; or nothing) and the
+/// Ctrl-C / SIGTERM handler. Burn's end-of-run summary is not asked for: the caller prints
+/// one block of its own.
+fn displayed<M: ImageClassifier>(
+    supervised: SupervisedTraining<Classifier<M>>,
+    config: &ValidConfig,
+    run: &Run<'_>,
+    options: &TrainOptions,
+    interrupter: &Interrupter,
+) -> Result<Displayed<M>, LearnerError> {
+    let dashboard = options.progress.dashboard()?;
     // Ctrl-C and SIGTERM stop the run cleanly (Ctrl-C under the dashboard's raw mode too); not
     // in quiet mode, which is for library use, where the application owns its signals.
     let ctrl_c = (options.progress != ProgressMode::Quiet)
         .then(|| CtrlC::install(interrupter.clone(), dashboard))
         .flatten();
     let output = OutputStatus::default();
-    supervised = if dashboard {
+    let supervised = if dashboard {
         let resumed = (run.done > 0).then_some(run.done);
-        supervised.renderer(Box::new(TuiMetricsRendererWrapper::new(
-            interrupter.clone(),
-            resumed,
-        )))
+        // Plots for the dashboard; as plain lines they only repeat a machine-wide figure.
+        supervised
+            .metric_train_numeric(CpuUse::new())
+            .metric_train_numeric(CpuMemory::new())
+            .renderer(Box::new(TuiMetricsRendererWrapper::new(
+                interrupter.clone(),
+                resumed,
+            )))
     } else if options.progress == ProgressMode::Quiet {
         supervised.renderer(Box::new(PlainRenderer::silent()))
     } else {
@@ -333,26 +500,17 @@ fn build(
             PlainRenderer::new(config.log_interval).reporting(output.clone(), interrupter.clone()),
         ))
     };
-    let learner = Learner::new(
-        classifier,
-        config.sgd().init(),
-        config.scheduler(iterations_per_epoch)?,
-    );
-    Ok(Training {
+    Ok(Displayed {
         supervised,
-        learner,
-        watch,
         ctrl_c,
-        logs,
         output,
-        timer,
-        iterations_per_epoch,
     })
 }
 
 /// What the training loop left for [`finish`].
-struct Outcome {
-    model: LogisticRegression,
+struct Outcome<M> {
+    model: M,
+    events: EventLog,
     interrupted: bool,
     ctrl_c: Option<CtrlC>,
     output: OutputStatus,
@@ -362,39 +520,24 @@ struct Outcome {
 
 /// Runs Burn's training loop, closes its display, waits for its metric logs, and turns what
 /// stopped it into an error where it failed: a full disk, a write refused, divergence, a panic.
-fn launch(
-    training: Training,
+fn launch<M: ImageClassifier>(
+    training: Training<M>,
     run: &Run<'_>,
     config: &ValidConfig,
-) -> Result<Outcome, LearnerError> {
+) -> Result<Outcome<M>, LearnerError> {
     let Training {
         supervised,
         learner,
         watch,
         ctrl_c,
         logs,
+        events,
         output,
         timer,
         iterations_per_epoch,
     } = training;
     let folder = &run.folder;
-    // Burn's checkpointers report write errors through the interrupter and the metric logs
-    // through `logs`; a panic left in Burn's loop still becomes an error, not a wall of thread
-    // panics.
-    let result: LearningResult<Classifier> = crate::backend::quietly(|| supervised.launch(learner))
-        .map_err(|message| {
-            let message = if message.contains("ThreadPoolBuildError") {
-                // Under a tight memory limit (`ulimit -v`) the threads' stacks do not fit.
-                format!(
-                    "Burn could not start its worker threads ({message}); the process is short \
-                     of memory or of threads: free some, or raise its limits (ulimit -v, \
-                     ulimit -u)"
-                )
-            } else {
-                format!("Burn's training loop panicked: {message}")
-            };
-            on_full_disk(folder, LearnerError::Training(message))
-        })?;
+    let result = run_loop(supervised, learner, folder)?;
     // Dropping the renderer closes the dashboard and gives the terminal back.
     drop(result.renderer);
     // Burn closes the metric logs on a thread of its own, after `launch` returns: wait for them
@@ -408,15 +551,9 @@ fn launch(
         return Err(on_full_disk(folder, error));
     }
     if let Some(divergence) = watch.divergence() {
-        let iteration = run.done * iterations_per_epoch + divergence.iteration;
-        return Err(LearnerError::Diverged {
-            loss: divergence.loss,
-            iteration,
-            epoch: (iteration - 1) / iterations_per_epoch + 1,
-            advice: crate::config::divergence_advice(config),
-            kept: folder.checkpoint_epochs().last().copied(),
-            artifacts: folder.root().to_path_buf(),
-        });
+        let _ = events.end(false);
+        run.folder.manifest().record_ending("diverged")?;
+        return Err(diverged(divergence, run, config, iterations_per_epoch));
     }
     let epochs_done = folder.checkpoint_epochs().last().copied().unwrap_or(0);
     // Burn's dashboard resets the interrupter when training ends, so `result.interrupted` misses
@@ -427,6 +564,7 @@ fn launch(
         || (config.early_stopping.is_none() && epochs_done < config.epochs);
     Ok(Outcome {
         model: result.model.model.valid(),
+        events,
         interrupted,
         // Alive until the run is saved: a signal during the final writes stops them.
         ctrl_c: ctrl_c.map(CtrlC::after_training),
@@ -436,55 +574,113 @@ fn launch(
     })
 }
 
+/// Burn's loop itself. Burn's checkpointers report write errors through the interrupter and
+/// the metric logs through their status; a panic left in Burn's loop still becomes an error,
+/// not a wall of thread panics.
+fn run_loop<M: ImageClassifier>(
+    supervised: SupervisedTraining<Classifier<M>>,
+    learner: Learner<Classifier<M>>,
+    folder: &RunFolder,
+) -> Result<LearningResult<Classifier<M>>, LearnerError> {
+    crate::backend::quietly(|| supervised.launch(learner)).map_err(|message| {
+        let message = if message.contains("ThreadPoolBuildError") {
+            // Under a tight memory limit (`ulimit -v`) the threads' stacks do not fit.
+            format!(
+                "Burn could not start its worker threads ({message}); the process is short of \
+                 memory or of threads: free some, or raise its limits (ulimit -v, ulimit -u)"
+            )
+        } else {
+            format!("Burn's training loop panicked: {message}")
+        };
+        on_full_disk(folder, LearnerError::Training(message))
+    })
+}
+
+/// The error of a run whose loss stopped being a number.
+fn diverged(
+    divergence: crate::Divergence,
+    run: &Run<'_>,
+    config: &ValidConfig,
+    iterations_per_epoch: usize,
+) -> LearnerError {
+    let iteration = run.done * iterations_per_epoch + divergence.iteration;
+    LearnerError::Diverged {
+        loss: divergence.loss,
+        iteration,
+        epoch: (iteration - 1) / iterations_per_epoch + 1,
+        advice: crate::config::divergence_advice(config),
+        kept: run.folder.checkpoint_epochs().last().copied(),
+        artifacts: run.folder.root().to_path_buf(),
+    }
+}
+
 /// Evaluates the final model, rebuilds the history from the checkpoints, and writes the
 /// results, `summary.json` last. A Ctrl-C or SIGTERM now stops before the next step and leaves
 /// the run for `--resume` to finish.
-fn finish(
+fn finish<M: ImageClassifier>(
+    init: Init<'_, M>,
     config: &ValidConfig,
     run: Run<'_>,
     options: &TrainOptions,
-    outcome: Outcome,
-) -> Result<TrainReport, LearnerError> {
-    let Run {
-        data,
-        folder,
-        done,
-        devices,
-        model_config,
-    } = run;
-    let device = &devices[0];
-    let stop = || stopped(&outcome.ctrl_c, &folder);
+    outcome: Outcome<M>,
+) -> Result<TrainReport<M>, LearnerError> {
+    let folder = &run.folder;
+    let device = &run.devices[0];
+    let stop = || stopped(&outcome.ctrl_c, folder);
     let epochs_done = folder.checkpoint_epochs().last().copied().unwrap_or(0);
     options.progress.announce(format_args!(
         "evaluating the checkpoints of {epochs_done} epochs on the validation and test sets ..."
     ));
-    let stopped_early = !outcome.interrupted && epochs_done < config.epochs;
-    let test = evaluate(&outcome.model, &data.test, config.eval_batch_size, device)?;
-    let validation = evaluate(
-        &outcome.model,
-        &data.validation,
-        config.eval_batch_size,
-        device,
-    )?;
+    let batch = config.eval_batch_size;
+    let test = evaluate(&outcome.model, &run.data.test, batch, device)?;
+    let validation = evaluate(&outcome.model, &run.data.validation, batch, device)?;
     stop()?;
-    let seconds_by_epoch = seconds_by_epoch(&outcome.timer, done);
-    let history = history(
-        &folder,
-        &model_config,
-        &data,
+    let seconds_by_epoch = seconds_by_epoch(&outcome.timer, run.done);
+    let source = HistorySource {
+        data: &run.data,
         config,
-        outcome.iterations_per_epoch,
-        device,
-        &seconds_by_epoch,
-        &stop,
-    )?;
+        iterations_per_epoch: outcome.iterations_per_epoch,
+        seconds_by_epoch: &seconds_by_epoch,
+    };
+    let history = history(folder, init, &source, device, &stop)?;
+    let summary = summarize(config, &run, &outcome, (&validation, &test), history);
+    let report = EvalReport::new(&test, &run.data.class_names());
+    let saved = Saved {
+        folder,
+        events: &outcome.events,
+        step: summary.iterations,
+    };
+    save_results(&saved, &outcome.model, &summary, &report, &run.data, &stop)
+        .map_err(|err| on_full_disk(folder, err))?;
+    outcome.output.check(folder, epochs_done)?;
+    Ok(TrainReport {
+        summary,
+        model: outcome.model,
+        test,
+        artifacts: folder.dir().clone(),
+    })
+}
+
+/// The figures of the run, as `summary.json` holds them.
+fn summarize<M: ImageClassifier>(
+    config: &ValidConfig,
+    run: &Run<'_>,
+    outcome: &Outcome<M>,
+    (validation, test): (&Evaluation, &Evaluation),
+    history: Vec<HistoryEntry>,
+) -> Summary {
+    let epochs_done = run.folder.checkpoint_epochs().last().copied().unwrap_or(0);
+    let seconds_by_epoch = seconds_by_epoch(&outcome.timer, run.done);
     let (train_seconds, samples_per_second) = speed(&outcome.timer, &seconds_by_epoch);
-    let summary = Summary {
+    let data = &run.data;
+    Summary {
         dataset: data.kind.to_string(),
-        backend: options.backend.to_string(),
-        device: devices
+        model: outcome.model.describe(),
+        backend: run.backend.to_string(),
+        device: run
+            .devices
             .iter()
-            .map(|device| options.backend.describe(device))
+            .map(|device| run.backend.describe(device))
             .collect::<Vec<_>>()
             .join(", "),
         epochs: epochs_done,
@@ -500,22 +696,12 @@ fn finish(
         test_loss: test.loss,
         train_seconds,
         samples_per_second,
-        stopped_early,
+        stopped_early: !outcome.interrupted && epochs_done < config.epochs,
         interrupted: outcome.interrupted,
-        resumed_from_epoch: options.resume.then_some(done),
+        resumed_from_epoch: run.resumed.then_some(run.done),
         data_source: data.source.to_string(),
         history,
-    };
-    let report = EvalReport::new(&test, &data.class_names());
-    save_results(&folder, &outcome.model, &summary, &report, &data, &stop)
-        .map_err(|err| on_full_disk(&folder, err))?;
-    outcome.output.check(&folder, epochs_done)?;
-    Ok(TrainReport {
-        summary,
-        model: outcome.model,
-        test,
-        artifacts: folder.dir().clone(),
-    })
+    }
 }
 
 /// An error when a Ctrl-C or SIGTERM came after the training loop ended: the run's checkpoints
@@ -557,54 +743,78 @@ fn speed(timer: &EpochTimer, seconds_by_epoch: &[(usize, f64)]) -> (f64, f64) {
     (seconds, per_second)
 }
 
-/// Initialises the model from `seed`. The backend's random generator is global to the process,
-/// so seeding and drawing happen under one lock: two runs in one process (tests, notebooks)
+/// Builds the model from `seed`. The backend's random generator is global to the process, so
+/// seeding and drawing happen under one lock: two runs in one process (tests, notebooks)
 /// cannot interleave and each gets the weights its seed gives.
-fn seeded_init(
-    config: &LogisticRegressionConfig,
-    device: &Device,
-    seed: u64,
-) -> LogisticRegression {
+fn seeded_init<M>(init: Init<'_, M>, device: &Device, seed: u64) -> M {
     static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(seed);
-    config.init(device)
+    init(device)
+}
+
+/// Where a finished run's results go: its folder, and its event file at its last step.
+struct Saved<'a> {
+    folder: &'a RunFolder,
+    events: &'a EventLog,
+    step: usize,
+}
+
+impl Saved<'_> {
+    /// A picture of the run: its file, and the same picture in the event file.
+    fn picture(&self, name: &str, png: &[u8]) -> Result<(), LearnerError> {
+        self.folder.write(&self.folder.picture_path(name), png)?;
+        let tag = name.strip_suffix(".png").unwrap_or(name);
+        (self.events.picture(tag, self.step, png)).map_err(|err| self.events.error(err))
+    }
 }
 
 /// Writes what a finished run leaves besides its checkpoints, `summary.json` last: a run
-/// without it is unfinished, and `--resume` finishes it.
-fn save_results(
-    folder: &RunFolder,
-    model: &LogisticRegression,
+/// without it is unfinished, and `--resume` finishes it. The event file gets the test figures
+/// of every epoch, the pictures and how the run ended.
+fn save_results<M: ImageClassifier>(
+    saved: &Saved<'_>,
+    model: &M,
     summary: &Summary,
     report: &EvalReport,
     data: &Mnist,
     stop: &dyn Fn() -> Result<(), LearnerError>,
 ) -> Result<(), LearnerError> {
+    let (folder, events) = (saved.folder, saved.events);
     folder.save_model(model)?;
-    folder.save_report(report)?;
+    folder.save_eval(report)?;
+    saved.picture("confusion.png", &plots::confusion_png(report)?)?;
     stop()?;
-    let safetensors = model
-        .to_pytorch_safetensors()
-        .map_err(|err| LearnerError::Write {
-            path: folder.safetensors_path(),
-            source: std::io::Error::other(err.reason),
-        })?;
-    folder.write(&folder.safetensors_path(), &safetensors)?;
     let curves = curves(folder.dir(), summary);
-    folder.write(
-        &folder.picture_path("curves.png"),
-        &plots::curves_png(&curves)?,
-    )?;
-    let weights = plots::weights_png(
-        model,
-        data.train.rows(),
-        data.train.cols(),
-        &report.class_names,
-    )?;
-    folder.write(&folder.picture_path("weights.png"), &weights)?;
+    saved.picture("curves.png", &plots::curves_png(&curves)?)?;
+    let context = RunContext {
+        rows: data.train.rows(),
+        cols: data.train.cols(),
+        class_names: &report.class_names,
+    };
+    let extras = model.extra_artifacts(&context)?;
+    folder.save_extras(&extras)?;
+    for extra in extras.iter().filter(|extra| extra.name.ends_with(".png")) {
+        let tag = extra.name.trim_end_matches(".png");
+        (events.picture(tag, saved.step, &extra.bytes)).map_err(|err| events.error(err))?;
+    }
+    test_scalars(events, summary).map_err(|err| events.error(err))?;
     stop()?;
+    (events.end(!summary.interrupted)).map_err(|err| events.error(err))?;
     folder.save_summary(summary)
+}
+
+/// The test figures of every epoch's checkpoint, at the epoch's last iteration.
+fn test_scalars(events: &EventLog, summary: &Summary) -> std::io::Result<()> {
+    for entry in &summary.history {
+        events.scalar("test/loss", entry.iteration, entry.test_loss)?;
+        events.scalar(
+            "test/accuracy",
+            entry.iteration,
+            100.0 * entry.test_accuracy,
+        )?;
+    }
+    Ok(())
 }
 
 /// The run's curves: training and validation from the metric logs, test from the history.
@@ -661,51 +871,4 @@ fn on_full_disk(folder: &RunFolder, err: LearnerError) -> LearnerError {
         path: folder.root().to_path_buf(),
         problem: format!("the disk is full ({cause}); {next}"),
     }
-}
-
-/// Validation and test figures of every epoch's checkpoint, with the training seconds this
-/// process had spent by the end of the epochs it ran; `stop` is asked between checkpoints.
-#[allow(clippy::too_many_arguments)]
-fn history(
-    folder: &RunFolder,
-    model_config: &LogisticRegressionConfig,
-    data: &Mnist,
-    config: &ValidConfig,
-    iterations_per_epoch: usize,
-    device: &Device,
-    seconds_by_epoch: &[(usize, f64)],
-    stop: &dyn Fn() -> Result<(), LearnerError>,
-) -> Result<Vec<HistoryEntry>, LearnerError> {
-    folder
-        .checkpoint_epochs()
-        .into_iter()
-        .map(|epoch| {
-            stop()?;
-            let checkpoint = load_checkpoint(folder, epoch, model_config, device)?;
-            let validation = evaluate(
-                &checkpoint.model,
-                &data.validation,
-                config.eval_batch_size,
-                device,
-            )?;
-            let test = evaluate(
-                &checkpoint.model,
-                &data.test,
-                config.eval_batch_size,
-                device,
-            )?;
-            Ok(HistoryEntry {
-                epoch,
-                iteration: epoch * iterations_per_epoch,
-                validation_accuracy: validation.accuracy,
-                validation_loss: validation.loss,
-                test_accuracy: test.accuracy,
-                test_loss: test.loss,
-                train_seconds: seconds_by_epoch
-                    .iter()
-                    .find(|(done, _)| *done == epoch)
-                    .map(|(_, seconds)| *seconds),
-            })
-        })
-        .collect()
 }

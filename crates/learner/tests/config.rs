@@ -79,7 +79,63 @@ fn a_partial_block_takes_the_documented_defaults() {
     // Each nested default is the top-level one.
     assert_eq!(defaults.optimizer, learner::SgdSettings::default());
     assert_eq!(defaults.lr_schedule, LrSchedule::default());
-    assert_eq!(defaults.model, learner::ModelSettings::default());
+    // The model block is the model crate's own config, its sizes left to the data.
+    assert_eq!(
+        defaults.model,
+        model::LogisticRegressionConfig::new()
+            .with_input_size(0)
+            .with_num_classes(0)
+    );
+}
+
+/// The `model` block is `LogisticRegressionConfig`, read as a partial object: unknown fields are
+/// errors, sizes left out come from the data and are not written back; a size that disagrees
+/// with the task or the data is named.
+#[test]
+fn the_model_block_is_the_model_crates_config() {
+    let config = TrainingConfig::from_json(r#"{"model": {"head": "OneVsRest"}}"#).unwrap();
+    assert_eq!(config.model.head, model::Head::OneVsRest);
+    assert!(config.model.bias);
+    let json = config.to_json();
+    assert!(
+        !json.contains("input_size") && !json.contains("num_classes"),
+        "{json}"
+    );
+    assert_eq!(TrainingConfig::from_json(&json).unwrap(), config);
+
+    let err = TrainingConfig::from_json(r#"{"model": {"heads": "Softmax"}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown field `heads`") && err.contains("head"),
+        "{err}"
+    );
+
+    let valid = config.clone().validate().unwrap();
+    let resolved = valid.model_config(784, 10).unwrap();
+    assert_eq!((resolved.input_size, resolved.num_classes), (784, 10));
+
+    let sized =
+        TrainingConfig::from_json(r#"{"model": {"input_size": 784, "num_classes": 10}}"#).unwrap();
+    assert!(sized.to_json().contains("\"num_classes\": 10"));
+    let valid = sized.clone().validate().unwrap();
+    let err = valid.model_config(1024, 10).unwrap_err().to_string();
+    assert!(
+        err.contains("model.input_size") && err.contains("1024"),
+        "{err}"
+    );
+
+    let pair =
+        r#"{"task": {"type": "pair", "positive": 3, "negative": 8}, "model": {"num_classes": 10}}"#;
+    let err = TrainingConfig::from_json(pair)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("model.num_classes") && err.contains("2 classes"),
+        "{err}"
+    );
 }
 
 #[test]

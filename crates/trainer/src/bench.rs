@@ -181,14 +181,9 @@ fn measure(backend: BackendKind, args: &BenchArgs) -> Result<BenchResult> {
     let config = bench_config(args)?;
     let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
     let artifacts = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let options = TrainOptions {
-        artifacts: artifacts.path().to_path_buf(),
-        backend,
-        devices: 1,
-        resume: false,
-        overwrite: false,
-        progress: ProgressMode::Quiet,
-    };
+    let options = TrainOptions::new(artifacts.path())
+        .with_backend(Some(backend))
+        .with_progress(ProgressMode::Quiet);
     let report = learner::train(&config, &data, &options)?;
     let summary = &report.summary;
 

@@ -6,6 +6,7 @@
 mod bench;
 mod output;
 mod predict;
+mod runs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
     ImportPytorch(ImportArgs),
     /// Measure training and evaluation speed and peak memory of each compiled-in backend.
     Bench(bench::BenchArgs),
+    /// List the runs under a folder side by side (dataset, model, epochs, learning rate, batch
+    /// size, accuracies, training time, how each ended), sortable, or as JSON.
+    Runs(runs::RunsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -76,7 +80,8 @@ struct TrainArgs {
     /// Seed of initialisation and shuffling (overrides the config).
     #[arg(long, value_name = "N", conflicts_with = "resume")]
     seed: Option<u64>,
-    /// Compute backend, among those compiled in; default: the first compiled in.
+    /// Compute backend, among those compiled in; default: the one a cargo feature beyond the
+    /// default asked for (tch-cuda with a CUDA LibTorch, wgpu, tch, ndarray), else flex.
     #[arg(long, value_name = "NAME")]
     backend: Option<BackendKind>,
     /// Devices to train on with Burn's multi-device data-parallel strategy, for backends that
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Predict(args)) => predict::run(args),
         Some(Command::ImportPytorch(args)) => run_import(args),
+        Some(Command::Runs(args)) => runs::run(args),
         None => run_train(cli.train),
     };
     match outcome {
@@ -170,14 +176,12 @@ fn run_train(args: TrainArgs) -> Result<()> {
     let backend = open_backend(args.backend, usize::from(args.devices))?;
     let data = load_data(&config, args.data_dir.as_deref())?;
     say!("artifacts: {}", artifacts.display());
-    let options = TrainOptions {
-        artifacts,
-        backend,
-        devices: usize::from(args.devices),
-        resume: args.resume,
-        overwrite: args.overwrite,
-        progress,
-    };
+    let options = TrainOptions::new(artifacts)
+        .with_backend(Some(backend))
+        .with_devices(usize::from(args.devices))
+        .with_resume(args.resume)
+        .with_overwrite(args.overwrite)
+        .with_progress(progress);
     let report = learner::train(&config, &data, &options)?;
     print_outcome(&report, &config)
 }
@@ -418,6 +422,7 @@ fn run_import(args: ImportArgs) -> Result<()> {
         ..TrainingConfig::default()
     };
     folder.save_config(&config)?;
+    folder.save_model_config(&model.config())?;
     folder.save_model(&model)?;
     say!(
         "imported {} into {} ({} and {})",

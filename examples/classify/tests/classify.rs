@@ -26,7 +26,7 @@ fn classifies_pictures_with_a_trained_model() {
         &data,
         &TrainOptions {
             artifacts: artifacts.clone(),
-            backend: BackendKind::Flex,
+            backend: Some(BackendKind::Flex),
             devices: 1,
             resume: false,
             overwrite: false,
