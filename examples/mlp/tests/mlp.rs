@@ -1,0 +1,73 @@
+//! The MLP example trains through the learner's public API, and a run of it resumes.
+
+use std::path::Path;
+use std::process::Command;
+
+use integration_tests::mnist_dir;
+
+fn mlp(mnist: &Path, artifacts: &Path, extra: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(["--backend", "flex", "--progress", "plain", "--hidden", "64"])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(mnist)
+        .arg("--artifacts")
+        .arg(artifacts)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn summary(artifacts: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap()).unwrap()
+}
+
+/// One epoch, then a resume to two: the run continues from its checkpoint, and the artifacts
+/// a generic model gets are there (and the linear model's own are not).
+#[test]
+fn the_mlp_trains_and_resumes() {
+    let Some(mnist) = mnist_dir("the_mlp_trains_and_resumes") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("mlp");
+    let (ok, stdout, stderr) = mlp(&mnist, &artifacts, &["--epochs", "1"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("epoch 1/1 valid"), "{stdout}");
+    let first = summary(&artifacts);
+    assert_eq!(first["epochs"], 1);
+    assert!(first["test_accuracy"].as_f64().unwrap() > 0.9, "{first}");
+
+    let (ok, stdout, stderr) = mlp(&mnist, &artifacts, &["--resume", "--epochs", "2"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let second = summary(&artifacts);
+    assert_eq!(second["epochs"], 2);
+    assert_eq!(second["resumed_from_epoch"], 1);
+    assert_eq!(second["history"].as_array().unwrap().len(), 2);
+    assert!(
+        second["test_accuracy"].as_f64().unwrap() > first["test_accuracy"].as_f64().unwrap(),
+        "{second}"
+    );
+    for name in [
+        "model.bpk",
+        "eval.json",
+        "curves.png",
+        "confusion.png",
+        "config.json",
+    ] {
+        assert!(artifacts.join(name).is_file(), "{name} is missing");
+    }
+    for name in ["weights.png", "model.safetensors", "model.json"] {
+        assert!(
+            !artifacts.join(name).exists(),
+            "{name} is the linear model's"
+        );
+    }
+    // A finished run is not trained again by accident.
+    let (ok, _, stderr) = mlp(&mnist, &artifacts, &["--epochs", "2"]);
+    assert!(!ok && stderr.contains("--resume"), "{stderr}");
+}
