@@ -6,6 +6,11 @@
 #                 the LibTorch install.
 #   CI_BACKENDS   the backends the backend tests must find compiled in (derived from FEATURES)
 #   MNIST_DIR     default ../shared/datasets/mnist when that folder exists
+#   TENSORBOARD_PYTHON  a Python with TensorBoard (scripts/setup-tensorboard.sh), for the test
+#                 that reads runs with TensorBoard's own reader
+#   DRAW_NODE_PATH      node_modules with playwright-core, Debian's Chromium installed
+#                 (scripts/setup-browser.sh), for the draw page's browser test
+#   NO_EXTRAS=1   skips those two (their tests then say SKIPPED; under CI they fail)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 FEATURES="${FEATURES-ndarray,flex,wgpu,tch}"
@@ -17,6 +22,11 @@ CARGO_FEATURES="$(echo "$FEATURES" | tr ',' '\n' | sed '/^$/d; s/^/trainer\//' |
 export CARGO_FEATURES
 
 "$root/scripts/setup.sh"
+if [ -z "${NO_EXTRAS:-}" ]; then
+  TENSORBOARD_PYTHON="${TENSORBOARD_PYTHON:-$("$root/scripts/setup-tensorboard.sh")}"
+  DRAW_NODE_PATH="${DRAW_NODE_PATH:-$("$root/scripts/setup-browser.sh")}"
+  export TENSORBOARD_PYTHON DRAW_NODE_PATH
+fi
 case ",$FEATURES," in
   *,tch,*) eval "$("$root/scripts/install-libtorch.sh" --print-env)" ;;
 esac
