@@ -746,11 +746,35 @@ fn speed(timer: &EpochTimer, seconds_by_epoch: &[(usize, f64)]) -> (f64, f64) {
 /// Builds the model from `seed`. The backend's random generator is global to the process, so
 /// seeding and drawing happen under one lock: two runs in one process (tests, notebooks)
 /// cannot interleave and each gets the weights its seed gives.
-fn seeded_init<M>(init: Init<'_, M>, device: &Device, seed: u64) -> M {
+///
+/// Burn initialises parameters lazily, on their first use; every one is initialised here, in
+/// the module's field order, while the lock is held. Otherwise the draws would happen later,
+/// outside the lock, in the order the parameters happen to be used first (a model's
+/// `describe` reading a weight's shape would change the weights).
+fn seeded_init<M: ImageClassifier>(init: Init<'_, M>, device: &Device, seed: u64) -> M {
     static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(seed);
-    init(device)
+    let model = init(device);
+    model.visit(&mut Initialise);
+    model
+}
+
+/// Initialises every parameter it visits (Burn's parameters are lazy).
+struct Initialise;
+
+impl burn::module::ModuleVisitor for Initialise {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+
+    fn visit_int<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D, Int>>) {
+        let _ = param.val();
+    }
+
+    fn visit_bool<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D, Bool>>) {
+        let _ = param.val();
+    }
 }
 
 /// Where a finished run's results go: its folder, and its event file at its last step.
