@@ -11,9 +11,9 @@ async function main() {
            "--disable-component-update", "--no-first-run", "--disable-sync"],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${url}/?smoothing=0#timeseries&tagFilter=loss%7Caccuracy`);
-    await page.waitForSelector("canvas, svg", { timeout: 60000 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`${url}/#scalars&_smoothingWeight=0&tagFilter=accuracy`);
+    await page.waitForLoadState("networkidle", { timeout: 60000 });
     await page.waitForTimeout(6000);
     await page.screenshot({ path: `${out}/tensorboard.png` });
     await page.goto(`${url}/#hparams`);

@@ -157,7 +157,11 @@ fn row(base: &Path, folder: &Path) -> Row {
             .map(|s| s.dataset.clone())
             .or_else(|| config.as_ref().map(|c| c.dataset.to_string())),
         model: model(summary.as_ref(), config.as_ref()),
-        epochs: summary.as_ref().map(|s| s.epochs),
+        // A run without a summary: its complete checkpoints (a folder listing, nothing read).
+        epochs: summary
+            .as_ref()
+            .map(|s| s.epochs)
+            .or_else(|| artifacts.checkpoint_epochs().last().copied()),
         planned_epochs: config.as_ref().map(|c| c.epochs),
         learning_rate: config.as_ref().map(|c| c.optimizer.learning_rate),
         batch_size: config.as_ref().map(|c| c.batch_size),
@@ -237,6 +241,16 @@ fn sort(rows: &mut [Row], column: Column, reverse: bool) {
     });
 }
 
+/// `x` as `0.001`, or `1e37` when plain digits would be long.
+fn short_number(x: f64) -> String {
+    let plain = format!("{x}");
+    if plain.len() > 8 {
+        format!("{x:e}")
+    } else {
+        plain
+    }
+}
+
 /// The rows as an aligned table with a header.
 fn table(rows: &[Row]) -> Vec<String> {
     let dash = || "-".to_string();
@@ -250,11 +264,11 @@ fn table(rows: &[Row]) -> Vec<String> {
                 row.model.clone().unwrap_or_else(dash),
                 match (row.epochs, row.planned_epochs) {
                     (Some(done), Some(planned)) => format!("{done}/{planned}"),
-                    (None, Some(planned)) => format!("?/{planned}"),
+                    (None, Some(planned)) => format!("0/{planned}"),
                     (Some(done), None) => done.to_string(),
                     (None, None) => dash(),
                 },
-                row.learning_rate.map_or_else(dash, |lr| format!("{lr}")),
+                row.learning_rate.map_or_else(dash, short_number),
                 row.batch_size.map_or_else(dash, |b| b.to_string()),
                 percent(row.validation_accuracy),
                 percent(row.test_accuracy),

@@ -102,6 +102,13 @@ impl ImageClassifier for Mlp {
         self.out
             .forward(self.act.forward(self.hidden.forward(images)))
     }
+
+    // Optional: how summary.json, TensorBoard's HParams view and `trainer runs` name it.
+    fn describe(&self) -> String {
+        let [inputs, hidden] = self.hidden.weight.dims();
+        let [_, classes] = self.out.weight.dims();
+        format!("MLP {inputs}-{hidden}-{classes}")
+    }
 }
 
 /// The settings `configs/mlp.json` holds: SGD with momentum, cosine schedule, 15 epochs.

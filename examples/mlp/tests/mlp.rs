@@ -48,6 +48,7 @@ fn the_mlp_trains_and_resumes() {
     assert_eq!(second["epochs"], 2);
     assert_eq!(second["resumed_from_epoch"], 1);
     assert_eq!(second["history"].as_array().unwrap().len(), 2);
+    assert_eq!(second["model"], "MLP 784-64-10");
     assert!(
         second["test_accuracy"].as_f64().unwrap() > first["test_accuracy"].as_f64().unwrap(),
         "{second}"
