@@ -561,18 +561,29 @@ fn killed_runs_resume_to_the_same_result() {
     };
 
     let reference = dir.path().join("reference");
-    let started = std::time::Instant::now();
     let (output, _, stderr) = run(&mut train(&reference, &[]));
     assert!(output.status.success(), "{stderr}");
-    // The kill moments scale with how long a whole run takes on this machine and build.
-    let whole = started.elapsed().as_millis() as u64;
 
     let artifacts = dir.path().join("killed");
-    // A fixed-seed generator: the kill moments are arbitrary but the same on every run.
+    // The kill moments follow what the run has written, so that they land whatever the
+    // machine's speed: before the first checkpoint (its config saved: loading the data or in
+    // epoch 1), after the checkpoint of epoch 3 (in epoch 4 or its checkpoint), and after the
+    // last one (in the final evaluation and writes); each a little later, by a fixed-seed
+    // pseudo-random delay. Then the run goes to its end.
+    let done = |artifacts: &Path, epoch: usize| {
+        learner::ArtifactDir::new(artifacts)
+            .checkpoint_epochs()
+            .contains(&epoch)
+    };
+    let moments: [&dyn Fn(&Path) -> bool; 3] = [
+        &|artifacts| artifacts.join("config.json").is_file(),
+        &|artifacts| done(artifacts, 3),
+        &|artifacts| done(artifacts, 10),
+    ];
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut kills = 0;
     let mut finished = false;
-    for attempt in 0..30 {
+    for attempt in 0..=moments.len() {
         // A run that saved its config resumes, even before its first checkpoint (it starts
         // again from the beginning); one killed before that is started afresh.
         let checkpoints = learner::ArtifactDir::new(&artifacts).checkpoint_epochs();
@@ -586,18 +597,26 @@ fn killed_runs_resume_to_the_same_result() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        // Between 10 % and 90 % of a whole run: during data loading, training, checkpointing
-        // or the final writes.
-        let delay = Duration::from_millis(whole / 10 + state % (whole * 8 / 10).max(1));
-        if attempt < 25 && kills < 4 {
+        if let Some(moment) = moments.get(attempt) {
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while !moment(&artifacts)
+                && child.try_wait().unwrap().is_none()
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let delay = Duration::from_millis(state % 40);
             std::thread::sleep(delay);
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap(); // SIGKILL
                 kills += 1;
-                eprintln!("killed after {delay:?} (complete checkpoints before: {checkpoints:?})");
+                eprintln!(
+                    "killed at moment {attempt}, {delay:?} after it (complete checkpoints \
+                     before: {checkpoints:?})"
+                );
             }
         }
         let output = child.wait_with_output().unwrap();
