@@ -189,6 +189,37 @@ pub fn train(
 /// load checkpoints into. The validation set is evaluated after every epoch (Burn's Learner)
 /// and drives early stopping; the test set only after training, for the report, including the
 /// per-epoch history rebuilt from the checkpoints.
+///
+/// ```no_run
+/// use burn::nn::{Linear, LinearConfig, Relu};
+/// use burn::prelude::*;
+/// use learner::{ImageClassifier, TrainOptions, TrainingConfig};
+///
+/// #[derive(Module, Debug)]
+/// struct Mlp { hidden: Linear, out: Linear, act: Relu }
+///
+/// impl ImageClassifier for Mlp {
+///     // images: [batch, input_size] floats in [0, 1]; returns one logit per class
+///     fn logits(&self, images: Tensor<2>) -> Tensor<2> {
+///         self.out.forward(self.act.forward(self.hidden.forward(images)))
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let json = "{}";
+/// # let mnist_dir = std::path::PathBuf::from("../shared/datasets/mnist");
+/// let config = TrainingConfig::from_json(&json)?.validate()?;
+/// let data = data::Mnist::load(config.dataset, Some(&mnist_dir), config.validation)?;
+/// let options = TrainOptions::new("artifacts/mlp"); // defaults: preferred backend, auto progress, fresh run
+/// let report = learner::train_model(
+///     |device: &Device| Mlp { hidden: LinearConfig::new(784, 128).init(device),
+///                             out: LinearConfig::new(128, 10).init(device), act: Relu::new() },
+///     &config, &data, &options)?;
+/// // report.summary (the summary.json figures), report.model (the trained Mlp), report.test
+/// println!("{:.2} %", 100.0 * report.summary.test_accuracy);
+/// # Ok(())
+/// # }
+/// ```
 pub fn train_model<M, F>(
     init: F,
     config: &ValidConfig,
