@@ -214,8 +214,10 @@ impl Manifest {
         Self::read(root).ok()?.ended
     }
 
-    /// Records how the run ended when it ends without a summary (`diverged`).
-    pub(crate) fn record_ending(&self, ending: &str) -> Result<(), LearnerError> {
+    /// Records how the run ended when it ends without a summary: `diverged`, or `imported
+    /// from PyTorch` for a folder made by `trainer import-pytorch` (no training, no summary),
+    /// which `trainer runs` shows as its status.
+    pub fn record_ending(&self, ending: &str) -> Result<(), LearnerError> {
         self.append(&Entry::Ended(ending.to_string()))
     }
 

@@ -424,6 +424,8 @@ fn run_import(args: ImportArgs) -> Result<()> {
     folder.save_config(&config)?;
     folder.save_model_config(&model.config())?;
     folder.save_model(&model)?;
+    // Not a training run: `trainer runs` says what it is instead of "unfinished".
+    folder.manifest().record_ending("imported from PyTorch")?;
     say!(
         "imported {} into {} ({} and {})",
         args.weights.display(),

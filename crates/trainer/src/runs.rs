@@ -189,7 +189,8 @@ fn model(summary: Option<&Summary>, config: Option<&TrainingConfig>) -> Option<S
         .or_else(|| config.map(|c| format!("logistic regression ({} head)", c.model.head.name())))
 }
 
-/// finished / interrupted / stopped early / diverged / unfinished / damaged.
+/// finished / interrupted / stopped early / diverged / imported from PyTorch / unfinished /
+/// damaged.
 fn status(
     artifacts: &ArtifactDir,
     summary: Option<&Summary>,

@@ -258,13 +258,22 @@ fn runs_lists_every_run_damaged_ones_too() {
     let unfinished = dir.path().join("nested/d-unfinished");
     std::fs::create_dir_all(&unfinished).unwrap();
     std::fs::copy(damaged.join("config.json"), unfinished.join("config.json")).unwrap();
+    // A folder made by import-pytorch: no training, so no summary.
+    let (output, _, stderr) = run(trainer()
+        .args(["import-pytorch", "--backend", "flex", "--weights"])
+        .arg(dir.path().join("a-slow/model.safetensors"))
+        .arg("--artifacts")
+        .arg(dir.path().join("e-imported"))
+        .arg("--data-dir")
+        .arg(&mnist));
+    assert!(output.status.success(), "{stderr}");
 
     let (output, stdout, stderr) = run(trainer()
         .args(["runs", "--sort", "test", "--reverse"])
         .arg(dir.path()));
     assert!(output.status.success(), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 5, "{stdout}");
+    assert_eq!(lines.len(), 6, "{stdout}");
     assert!(
         lines[0].starts_with("run") && lines[0].contains("status"),
         "{stdout}"
@@ -278,6 +287,10 @@ fn runs_lists_every_run_damaged_ones_too() {
         stdout.contains("nested/d-unfinished") && stdout.contains("unfinished"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("e-imported") && stdout.contains("imported from PyTorch"),
+        "{stdout}"
+    );
 
     let (output, stdout, _) = run(trainer()
         .args(["runs", "--json", "--sort", "lr"])
@@ -285,7 +298,7 @@ fn runs_lists_every_run_damaged_ones_too() {
     assert!(output.status.success());
     let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5);
     assert_eq!(rows[0]["name"], "a-slow");
     assert_eq!(rows[0]["learning_rate"], 0.01);
     assert_eq!(rows[0]["status"], "finished");
