@@ -9,9 +9,9 @@ use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
-use data::{DatasetKind, Mnist, MnistLoader, SplitConfig};
-use integration_tests::{mnist_dir, workspace_root};
-use learner::{BackendKind, Classifier, ProgressMode, TrainOptions, TrainingConfig, train};
+use data::{ImageData, ImageLoader};
+use integration_tests::{load_mnist, mnist_dir, train, workspace_root};
+use learner::{BackendKind, Classifier, ProgressMode, TrainOptions, TrainingConfig};
 use model::LogisticRegressionConfig;
 
 /// Steps compared between backends.
@@ -44,7 +44,7 @@ fn backends() -> Vec<BackendKind> {
 fn run_steps(
     kind: BackendKind,
     weights: &std::path::Path,
-    data: &Mnist,
+    data: &ImageData,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
     let autodiff = device.autodiff();
@@ -57,7 +57,7 @@ fn run_steps(
             MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
         ))
         .init();
-    let loader = MnistLoader::new(data.train.clone(), 128, &autodiff);
+    let loader = ImageLoader::new(data.train.clone(), 128, &autodiff);
     let mut losses = Vec::new();
     for batch in loader.iter().take(STEPS) {
         let output = classifier.forward_classification(batch.unwrap());
@@ -106,7 +106,7 @@ fn every_backend_takes_the_same_sgd_steps() {
     let Some(dir) = mnist_dir("every_backend_takes_the_same_sgd_steps") else {
         return;
     };
-    let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
+    let data = load_mnist(&dir);
     let (_folder, weights) = initial_weights(3);
 
     let (losses, w, b) = run_steps(BackendKind::Flex, &weights, &data);
@@ -139,7 +139,7 @@ fn every_backend_repeats_its_steps_bit_for_bit() {
     let Some(dir) = mnist_dir("every_backend_repeats_its_steps_bit_for_bit") else {
         return;
     };
-    let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
+    let data = load_mnist(&dir);
     let (_folder, weights) = initial_weights(5);
     let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     for kind in backends() {
@@ -163,7 +163,7 @@ fn every_backend_reaches_90_percent_within_two_epochs() {
     let Some(dir) = mnist_dir("every_backend_reaches_90_percent_within_two_epochs") else {
         return;
     };
-    let data = Mnist::load(DatasetKind::Mnist, Some(&dir), SplitConfig::default()).unwrap();
+    let data = load_mnist(&dir);
     let mut config =
         TrainingConfig::from_file(&workspace_root().join("configs/default.json")).unwrap();
     config.epochs = 2;
@@ -177,6 +177,8 @@ fn every_backend_reaches_90_percent_within_two_epochs() {
             resume: false,
             overwrite: false,
             progress: ProgressMode::Plain,
+            limit_batches: None,
+            max_steps: None,
         };
         let report = train(&config, &data, &options).unwrap_or_else(|err| panic!("{kind}: {err}"));
         let summary = &report.summary;

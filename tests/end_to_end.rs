@@ -1,16 +1,12 @@
 //! Data, model and learner together on real MNIST (needs `MNIST_DIR`).
 
 use burn::prelude::*;
-use data::{DatasetKind, Mnist, SplitConfig};
-use integration_tests::{mnist_dir, workspace_root};
+use data::{DatasetSpec, ImageBatcher, ImageData, LoadOptions};
+use integration_tests::{load_mnist as load, mnist_dir, train, workspace_root};
 use learner::{
-    ArtifactDir, BackendKind, ProgressMode, Summary, TrainOptions, TrainingConfig, evaluate, train,
+    ArtifactDir, BackendKind, ProgressMode, Summary, TrainOptions, TrainingConfig, evaluate,
 };
-
-fn load(dir: &std::path::Path) -> Mnist {
-    Mnist::load(DatasetKind::Mnist, Some(dir), SplitConfig::default())
-        .expect("MNIST_DIR holds MNIST")
-}
+use model::LogisticRegressionConfig;
 
 fn options(artifacts: &std::path::Path) -> TrainOptions {
     TrainOptions {
@@ -20,6 +16,8 @@ fn options(artifacts: &std::path::Path) -> TrainOptions {
         resume: false,
         overwrite: false,
         progress: ProgressMode::Plain,
+        limit_batches: None,
+        max_steps: None,
     }
 }
 
@@ -99,10 +97,12 @@ fn default_config_reaches_90_percent_within_two_epochs() {
     assert_eq!(&saved, summary);
     assert_eq!(artifacts.load_config().unwrap(), *config);
 
-    // The saved model, loaded with the model crate alone, gives the same test accuracy.
+    // The saved model, opened with the model crate alone, gives the same test accuracy.
     let device = Device::flex();
-    let model = artifacts.load_model(&device).unwrap();
-    let again = evaluate(&model, &data.test, 1000, &device).unwrap();
+    let run = model::zoo::load_run(artifacts.root(), &device).unwrap();
+    assert_eq!(run.card.kind, "logistic");
+    assert_eq!(run.card.input, model::DataShape::mnist());
+    let again = evaluate(&*run.model, &data.test, 1000, &ImageBatcher::new(), &device).unwrap();
     assert_eq!(again.accuracy, summary.test_accuracy);
     assert_eq!(again.confusion.iter().flatten().sum::<u64>(), 10_000);
 }
@@ -206,7 +206,16 @@ fn every_config_in_configs_is_valid() {
         }
     }
     assert!(seen >= 2, "configs/ should hold default.json and seed.json");
-    assert_eq!(config_file("default.json"), TrainingConfig::default());
+    // default.json spells out the model block and the validation size the defaults imply.
+    let mut file = config_file("default.json");
+    assert_eq!(
+        file.model,
+        serde_json::json!({"kind": "logistic", "bias": true, "head": "Softmax"})
+    );
+    assert_eq!(file.validation.size, Some(10_000));
+    file.model = TrainingConfig::default().model;
+    file.validation.size = None;
+    assert_eq!(file, TrainingConfig::default());
 }
 
 #[test]
@@ -219,10 +228,13 @@ fn early_stopping_ends_a_run_whose_validation_loss_stops_improving() {
     // A large constant step makes the validation loss bounce instead of settling.
     let mut config = config_file("default.json");
     config.epochs = 30;
-    config.optimizer.learning_rate = 1.0;
-    config.optimizer.momentum = 0.9;
+    config.optimizer.set_learning_rate(1.0);
+    sgd(&mut config).momentum = 0.9;
     config.lr_schedule = learner::LrSchedule::Constant;
-    config.early_stopping = Some(learner::EarlyStopping { patience: 2 });
+    config.early_stopping = Some(learner::EarlyStopping {
+        patience: 2,
+        min_delta: 0.0,
+    });
     let folder = tempfile::tempdir().unwrap();
     let report = train(&config.validate().unwrap(), &data, &options(folder.path())).unwrap();
     let summary = &report.summary;
@@ -255,10 +267,14 @@ fn fashion_mnist_trains_through_the_dataset_setting() {
         return;
     }
     let mut config = config_file("default.json");
-    config.dataset = DatasetKind::FashionMnist;
+    config.dataset = DatasetSpec::fashion_mnist();
     config.epochs = 1;
-    let data = Mnist::load(config.dataset, None, config.validation).unwrap();
-    assert_eq!(data.kind.class_names()[9], "Ankle boot");
+    let options_load = LoadOptions {
+        split: config.validation,
+        ..LoadOptions::default()
+    };
+    let data = ImageData::load(&config.dataset, options_load).unwrap();
+    assert_eq!(data.classes[9], "Ankle boot");
     assert_eq!(
         (data.train.len() + data.validation.len(), data.test.len()),
         (60_000, 10_000)
@@ -304,14 +320,23 @@ fn binary_and_one_vs_rest_heads_train_on_real_mnist() {
             "{file}: test accuracy {} below {floor}",
             summary.test_accuracy
         );
-        // The saved model, loaded back, predicts the same.
+        // The saved model, opened back, predicts the same.
         let device = Device::flex();
-        let model = ArtifactDir::new(artifacts.path())
-            .load_model(&device)
-            .unwrap();
-        assert_eq!(model.head(), config.model.head, "{file}");
+        assert_eq!(
+            serde_json::json!(report.model.head()),
+            config.model["head"],
+            "{file}"
+        );
+        let run = model::zoo::load_run(artifacts.path(), &device).unwrap();
         let relabelled = data.clone().with_task(config.task).unwrap();
-        let again = evaluate(&model, &relabelled.test, 1000, &device).unwrap();
+        let again = evaluate(
+            &*run.model,
+            &relabelled.test,
+            1000,
+            &ImageBatcher::new(),
+            &device,
+        )
+        .unwrap();
         assert_eq!(again.accuracy, summary.test_accuracy, "{file}");
     }
 }
@@ -345,8 +370,8 @@ fn the_same_seed_gives_identical_runs_on_the_cpu() {
             for entry in &mut summary.history {
                 entry.train_seconds = None;
             }
-            let model = ArtifactDir::new(artifacts.path())
-                .load_model(&Device::flex())
+            let model = LogisticRegressionConfig::new()
+                .load_weights(artifacts.path().join("model.bpk"), &Device::flex())
                 .unwrap();
             let mut weights = bits(model.weights());
             weights.extend(bits(model.bias().unwrap()));
@@ -385,7 +410,7 @@ fn divergence_stops_the_run_and_keeps_the_last_good_checkpoint() {
 
     // Continue for a second epoch with an absurd learning rate.
     config.epochs = 2;
-    config.optimizer.learning_rate = 1e37;
+    config.optimizer.set_learning_rate(1e37);
     let mut resume = options(artifacts.path());
     resume.resume = true;
     let err = train(&config.clone().validate().unwrap(), &data, &resume).unwrap_err();
@@ -403,7 +428,8 @@ fn divergence_stops_the_run_and_keeps_the_last_good_checkpoint() {
     );
     assert!(message.contains("training diverged"), "{message}");
     assert!(
-        message.contains("lower optimizer.learning_rate"),
+        message.contains("lower optimizer.learning_rate")
+            && message.contains("config.json, then continue from it with --resume"),
         "{message}"
     );
     assert!(message.contains("checkpoint of epoch 1"), "{message}");
@@ -417,4 +443,12 @@ fn divergence_stops_the_run_and_keeps_the_last_good_checkpoint() {
         good_checkpoint
     );
     assert_eq!(std::fs::read(folder.model_path()).unwrap(), good_model);
+}
+
+/// The SGD settings of a config (the default optimizer).
+fn sgd(config: &mut TrainingConfig) -> &mut learner::SgdSettings {
+    match &mut config.optimizer {
+        learner::Optimizer::Sgd(settings) => settings,
+        other => panic!("not SGD: {other:?}"),
+    }
 }

@@ -38,3 +38,33 @@ pub fn workspace_root() -> PathBuf {
         .expect("tests/ is inside the workspace")
         .to_path_buf()
 }
+
+/// MNIST from `dir` (the four IDX files), split as the default config splits it: 50,000
+/// training, 10,000 validation and 10,000 test images.
+pub fn load_mnist(dir: &std::path::Path) -> data::ImageData {
+    let spec = data::DatasetSpec::mnist().with_path(dir);
+    data::ImageData::load(&spec, data::LoadOptions::default()).expect("the folder holds MNIST")
+}
+
+/// Trains the logistic regression the config's `model` block describes (a block of the zoo's
+/// `logistic` kind, or none), as `trainer` does: what the tests of the learner train.
+pub fn train(
+    config: &learner::ValidConfig,
+    data: &data::ImageData,
+    options: &learner::TrainOptions,
+) -> Result<learner::TrainReport<model::LogisticRegression>, learner::LearnerError> {
+    let mut block = config.model.clone();
+    if let Some(fields) = block.as_object_mut() {
+        fields.remove("kind");
+    }
+    let settings: model::zoo::LogisticSettings =
+        serde_json::from_value(block).expect("a logistic regression's model block");
+    let shape = learner::run::card::data_shape(&data.clone().with_task(config.task)?);
+    let model = settings.for_data(&shape)?;
+    learner::train_model(
+        |device: &burn::prelude::Device, _: &model::DataShape| model.init(device),
+        config,
+        data,
+        options,
+    )
+}

@@ -1,58 +1,79 @@
-//! Turning images into batch tensors.
+//! Turning images into batch tensors: scaling, optional normalisation and augmentation.
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
-use crate::{ImageSet, MnistItem};
+use crate::{Augment, ImageItem, ImageSet, ImageShape, Normalize};
 
-/// A batch ready for the model: every image flattened and scaled to `[0, 1]`.
+/// A batch ready for a model.
 #[derive(Debug, Clone)]
-pub struct MnistBatch {
-    /// Images, shape `[batch, rows * cols]`, `f32` pixel / 255 (what PyTorch's `ToTensor` does).
-    pub images: Tensor<2>,
+pub struct ImageBatch {
+    /// Images, shape `[batch, channels, height, width]`, `f32`: pixel / 255 (what PyTorch's
+    /// `ToTensor` does), then normalised if the data asks for it.
+    pub images: Tensor<4>,
     /// Class indices, shape `[batch]`.
     pub targets: Tensor<1, Int>,
 }
 
-/// Builds [`MnistBatch`]es: one tensor of images and one of labels per batch, each built from a
+/// Builds [`ImageBatch`]es: one tensor of images and one of labels per batch, each built from a
 /// single buffer (no tensor per image).
 ///
 /// It works with Burn's own `DataLoaderBuilder` over an [`ImageSet`] (as a `Dataset` of
-/// [`MnistItem`]s); this crate's [`MnistLoader`](crate::MnistLoader) calls
-/// [`MnistBatcher::gather`] directly and skips the per-item copies.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MnistBatcher;
+/// [`ImageItem`]s); this crate's [`ImageLoader`](crate::ImageLoader) calls
+/// [`ImageBatcher::gather`] directly and skips the per-item copies.
+#[derive(Debug, Clone, Default)]
+pub struct ImageBatcher {
+    /// Per channel: `(mean, std)` of the normalisation; empty for none.
+    normalize: Vec<(f32, f32)>,
+    augment: Augment,
+}
 
-impl MnistBatcher {
-    /// Builds a batch from images given as `(pixels, label)` pairs of `image_size` pixels each.
+impl ImageBatcher {
+    /// Pixels scaled to `[0, 1]`, nothing more.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also normalises each channel, `(pixel / 255 - mean) / std`; `normalize` must hold one
+    /// value per channel, or one for all (see [`ImageData`](crate::ImageData), which checks it).
+    pub fn normalized(mut self, normalize: Option<&Normalize>, channels: usize) -> Self {
+        self.normalize = match normalize {
+            None => Vec::new(),
+            Some(normalize) => (0..channels)
+                .map(|channel| {
+                    let pick = |values: &[f64]| values[channel.min(values.len() - 1)] as f32;
+                    (pick(&normalize.mean), pick(&normalize.std))
+                })
+                .collect(),
+        };
+        self
+    }
+
+    /// Also augments every image of [`gather_augmented`](Self::gather_augmented)'s batches.
+    pub fn augmented(mut self, augment: Augment) -> Self {
+        self.augment = augment;
+        self
+    }
+
+    /// Whether batches are augmented.
+    pub fn augments(&self) -> bool {
+        self.augment.is_active()
+    }
+
+    /// Builds a batch from images of `shape` given as `(pixels, label)` pairs.
     ///
     /// # Panics
     ///
-    /// If an image does not have `image_size` pixels.
+    /// If an image does not have `shape.size()` pixels.
     pub fn from_images<'a>(
         &self,
-        images: impl ExactSizeIterator<Item = (&'a [u8], u8)>,
-        image_size: usize,
+        images: impl ExactSizeIterator<Item = (&'a [u8], u16)>,
+        shape: ImageShape,
         device: &Device,
-    ) -> MnistBatch {
-        let count = images.len();
-        let mut pixels = Vec::with_capacity(count * image_size);
-        let mut labels = Vec::with_capacity(count);
-        for (image, label) in images {
-            assert_eq!(
-                image.len(),
-                image_size,
-                "every image of a batch must have {image_size} pixels"
-            );
-            // A plain division, which the compiler vectorises; it gives exactly torchvision's
-            // `ToTensor` values (a multiplication by 1/255 would not).
-            pixels.extend(image.iter().map(|&pixel| f32::from(pixel) / 255.0));
-            labels.push(i64::from(label));
-        }
-        MnistBatch {
-            images: Tensor::from_data(TensorData::new(pixels, [count, image_size]), device),
-            targets: Tensor::from_data(TensorData::new(labels, [count]), device),
-        }
+    ) -> ImageBatch {
+        self.build(images, shape, device, None)
     }
 
     /// Builds a batch from the images of `set` at `indices`.
@@ -60,21 +81,129 @@ impl MnistBatcher {
     /// # Panics
     ///
     /// If an index is out of range.
-    pub fn gather(&self, set: &ImageSet, indices: &[usize], device: &Device) -> MnistBatch {
+    pub fn gather(&self, set: &ImageSet, indices: &[usize], device: &Device) -> ImageBatch {
         self.from_images(
             indices.iter().map(|&i| (set.image(i), set.label(i))),
-            set.image_size(),
+            set.shape(),
             device,
         )
     }
+
+    /// [`gather`](Self::gather), each image augmented with draws from `seed` (the same seed
+    /// gives the same batch: a resumed run repeats it).
+    pub fn gather_augmented(
+        &self,
+        set: &ImageSet,
+        indices: &[usize],
+        device: &Device,
+        seed: u64,
+    ) -> ImageBatch {
+        let mut rng = StdRng::seed_from_u64(seed);
+        self.build(
+            indices.iter().map(|&i| (set.image(i), set.label(i))),
+            set.shape(),
+            device,
+            Some(&mut rng),
+        )
+    }
+
+    fn build<'a>(
+        &self,
+        images: impl ExactSizeIterator<Item = (&'a [u8], u16)>,
+        shape: ImageShape,
+        device: &Device,
+        mut rng: Option<&mut StdRng>,
+    ) -> ImageBatch {
+        let count = images.len();
+        let size = shape.size();
+        let mut pixels = Vec::with_capacity(count * size);
+        let mut labels = Vec::with_capacity(count);
+        let mut scratch = Vec::new();
+        for (image, label) in images {
+            assert_eq!(
+                image.len(),
+                size,
+                "every image of a batch must have {size} values"
+            );
+            let image = match rng.as_deref_mut() {
+                Some(rng) if self.augment.is_active() => {
+                    augment(image, shape, self.augment, rng, &mut scratch);
+                    scratch.as_slice()
+                }
+                _ => image,
+            };
+            self.scale(image, shape, &mut pixels);
+            labels.push(i64::from(label));
+        }
+        let dims = [count, shape.channels, shape.height, shape.width];
+        ImageBatch {
+            images: Tensor::from_data(TensorData::new(pixels, dims), device),
+            targets: Tensor::from_data(TensorData::new(labels, [count]), device),
+        }
+    }
+
+    /// Appends `image`'s values as floats.
+    fn scale(&self, image: &[u8], shape: ImageShape, out: &mut Vec<f32>) {
+        if self.normalize.is_empty() {
+            // A plain division, which the compiler vectorises; it gives exactly torchvision's
+            // `ToTensor` values (a multiplication by 1/255 would not).
+            out.extend(image.iter().map(|&pixel| f32::from(pixel) / 255.0));
+            return;
+        }
+        let plane = shape.height * shape.width;
+        for (channel, values) in image.chunks_exact(plane).enumerate() {
+            let (mean, std) = self.normalize[channel];
+            out.extend(
+                values
+                    .iter()
+                    .map(|&pixel| (f32::from(pixel) / 255.0 - mean) / std),
+            );
+        }
+    }
 }
 
-impl Batcher<MnistItem, MnistBatch> for MnistBatcher {
-    fn batch(&self, items: Vec<MnistItem>, device: &Device) -> MnistBatch {
-        let image_size = items.first().map_or(0, |item| item.image.len());
+/// `image` shifted by a random crop of the padded image and mirrored at random, into `out`.
+fn augment(image: &[u8], shape: ImageShape, augment: Augment, rng: &mut StdRng, out: &mut Vec<u8>) {
+    let pad = augment.crop_padding as i64;
+    let (dx, dy) = if pad > 0 {
+        (rng.random_range(-pad..=pad), rng.random_range(-pad..=pad))
+    } else {
+        (0, 0)
+    };
+    let flip = augment.horizontal_flip && rng.random_bool(0.5);
+    let (height, width) = (shape.height as i64, shape.width as i64);
+    out.clear();
+    out.resize(image.len(), 0);
+    let plane = (height * width) as usize;
+    for channel in 0..shape.channels {
+        let (source, target) = (
+            &image[channel * plane..(channel + 1) * plane],
+            &mut out[channel * plane..(channel + 1) * plane],
+        );
+        for y in 0..height {
+            let from_y = y + dy;
+            if !(0..height).contains(&from_y) {
+                continue; // padding: black
+            }
+            for x in 0..width {
+                let column = if flip { width - 1 - x } else { x };
+                let from_x = column + dx;
+                if (0..width).contains(&from_x) {
+                    target[(y * width + x) as usize] = source[(from_y * width + from_x) as usize];
+                }
+            }
+        }
+    }
+}
+
+impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
+    fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
+        let shape = items
+            .first()
+            .map_or(ImageShape::new(1, 1, 1), |item| item.shape);
         self.from_images(
             items.iter().map(|item| (item.image.as_slice(), item.label)),
-            image_size,
+            shape,
             device,
         )
     }

@@ -12,21 +12,17 @@ use image::imageops::{self, FilterType};
 use image::{DynamicImage, GrayImage, Luma};
 
 use crate::DataError;
+pub use crate::picture::MAX_PICTURE_SIDE;
+use crate::picture::{MAX_PICTURE_BYTES, decode_picture};
 
 /// Fraction of the frame the digit's larger side fills: 20 of MNIST's 28 pixels.
 const BOX: f64 = 20.0 / 28.0;
 /// A pixel is part of a stroke when it is at least this bright relative to the brightest one.
 const INK: f64 = 0.25;
 
-/// Largest picture file read, in bytes.
-pub const MAX_PICTURE_BYTES: u64 = 64 << 20;
-/// Largest picture side accepted, in pixels; bigger pictures are refused before they are
-/// decoded (a PNG of 30000x30000 pixels compresses to kilobytes but decodes to gigabytes).
-pub const MAX_PICTURE_SIDE: u32 = 8192;
-
 /// Reads an image file and turns it into a `rows x cols` MNIST-style digit, row by row.
 ///
-/// Only a regular file of at most [`MAX_PICTURE_BYTES`] is read (a FIFO or a device would
+/// Only a regular file of at most [`crate::picture::MAX_PICTURE_BYTES`] is read (a FIFO or a device would
 /// block or never end).
 pub fn load_digit(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, DataError> {
     let bytes = crate::read_regular_file(path, MAX_PICTURE_BYTES, "a picture")?;
@@ -47,39 +43,6 @@ pub fn digit_from_bytes(
     })
 }
 
-/// Decodes a picture, refusing sides above [`MAX_PICTURE_SIDE`] before decoding it.
-fn decode_picture(bytes: &[u8], name: &Path) -> Result<DynamicImage, DataError> {
-    let bad = |reason: String| DataError::BadImage {
-        path: name.to_path_buf(),
-        reason,
-    };
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|err| bad(err.to_string()))?;
-    if reader.format().is_none() {
-        return Err(bad("its content is not a known picture format".to_string()));
-    }
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|err| bad(err.to_string()))?;
-    if width > MAX_PICTURE_SIDE || height > MAX_PICTURE_SIDE {
-        return Err(DataError::ImageTooLarge {
-            path: name.to_path_buf(),
-            width,
-            height,
-            limit: MAX_PICTURE_SIDE,
-        });
-    }
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|err| bad(err.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_PICTURE_SIDE);
-    limits.max_image_height = Some(MAX_PICTURE_SIDE);
-    reader.limits(limits);
-    reader.decode().map_err(|err| bad(err.to_string()))
-}
-
 /// Turns `image` into a `rows x cols` MNIST-style digit (light on dark, centred by mass), row by
 /// row; `None` when the picture is blank (a single shade, no stroke to find).
 pub fn mnist_style(image: &DynamicImage, rows: usize, cols: usize) -> Option<Vec<u8>> {
@@ -87,11 +50,16 @@ pub fn mnist_style(image: &DynamicImage, rows: usize, cols: usize) -> Option<Vec
     if border_mean(&gray) > 127.0 {
         imageops::invert(&mut gray);
     }
-    let background = border_median(&gray);
     let brightest = gray.pixels().map(|p| p.0[0]).max()?;
-    if brightest <= background {
-        return None;
+    let darkest = gray.pixels().map(|p| p.0[0]).min()?;
+    if brightest == darkest {
+        return None; // a single shade: nothing drawn
     }
+    // The border is background; where it holds as much stroke as background (a picture one
+    // or two pixels thick is all border), the darkest shade is.
+    let background = Some(border_median(&gray))
+        .filter(|&median| median < brightest)
+        .unwrap_or(darkest);
     // Subtract the background so that it becomes black, then crop to the strokes.
     let range = f64::from(brightest - background);
     for pixel in gray.pixels_mut() {

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-/// Everything that can go wrong while finding, reading or splitting an IDX dataset.
+/// Everything that can go wrong while finding, reading or splitting a data set.
 ///
 /// Each variant names the file or setting at fault and, where there is one, the fix.
 #[derive(Debug, thiserror::Error)]
@@ -14,11 +14,9 @@ pub enum DataError {
         /// Where the name came from (`--data-dir`, `MNIST_DIR`, ...).
         origin: String,
     },
-    /// The folder exists but lacks some of the four IDX files.
+    /// The folder exists but lacks some of the files of its layout.
     #[error(
-        "{folder} ({origin}) lacks {missing}: a data folder must hold the four IDX files \
-         train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and \
-         t10k-labels-idx1-ubyte, each raw or gzip-compressed (.gz)",
+        "{folder} ({origin}) lacks {missing}: it must hold {layout}",
         missing = .missing.join(", ")
     )]
     MissingFiles {
@@ -26,9 +24,88 @@ pub enum DataError {
         folder: PathBuf,
         /// Where the folder name came from.
         origin: String,
-        /// The file names (without `.gz`) that are absent.
+        /// The file names that are absent.
         missing: Vec<String>,
+        /// What the layout holds, in words.
+        layout: String,
     },
+    /// A folder holds none of the layouts a data set may come in.
+    #[error(
+        "{folder} ({origin}) holds no data set this program reads: looked for the four IDX files \
+         (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, \
+         t10k-labels-idx1-ubyte, raw or .gz), CIFAR-10's binary files (data_batch_1.bin to \
+         data_batch_5.bin, test_batch.bin), CIFAR-100's (train.bin, test.bin), also in \
+         cifar-10-batches-bin/ or cifar-100-binary/, and an image folder (train/<class>/ and \
+         test/<class>/ of PNG, JPEG or BMP pictures); see docs/data.md"
+    )]
+    UnknownLayout {
+        /// The folder.
+        folder: PathBuf,
+        /// Where the folder name came from.
+        origin: String,
+    },
+    /// A file of fixed-size records does not hold a whole number of them.
+    #[error(
+        "{path} is {size} bytes, which is not a whole number of {format} records of {record} \
+         bytes: the file is truncated or not a {format} file; download or copy it again"
+    )]
+    BadRecords {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// Bytes per record.
+        record: u64,
+        /// The format's name.
+        format: &'static str,
+    },
+    /// A class names file names another number of classes than the data has.
+    #[error("{path} names {found} classes; the data set has {expected}")]
+    BadClassNames {
+        /// The file.
+        path: PathBuf,
+        /// Names found.
+        found: usize,
+        /// Classes the format has.
+        expected: usize,
+    },
+    /// Something in an image folder is not where or what the layout wants.
+    #[error("{path} {problem}")]
+    BadFolder {
+        /// The file or folder at fault.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// Pictures of different sizes, and no size to resize them to.
+    #[error(
+        "the pictures differ in size: {first} is {}x{} and {other} is {}x{}; give the dataset \
+         block an \"image_size\": [height, width] to resize them all",
+        first_size.0, first_size.1, other_size.0, other_size.1
+    )]
+    MixedSizes {
+        /// The first picture.
+        first: PathBuf,
+        /// Its width and height.
+        first_size: (u32, u32),
+        /// The first picture of another size.
+        other: PathBuf,
+        /// Its width and height.
+        other_size: (u32, u32),
+    },
+    /// A value of the dataset block is wrong.
+    #[error("config field `{field}` {problem}")]
+    BadSpec {
+        /// The field, as written in the config (`dataset.image_size`).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A worker thread reading pictures panicked (a bug).
+    #[error(
+        "reading the pictures failed unexpectedly (a worker thread panicked); please report it"
+    )]
+    Panicked,
     /// No folder was given and none of the fallbacks can provide the dataset.
     #[error("no {dataset} data found: {hint}")]
     NotFound {
@@ -198,9 +275,9 @@ pub enum DataError {
         /// Position of the bad label.
         index: usize,
         /// The bad label.
-        label: u8,
+        label: crate::Label,
         /// The largest valid label.
-        max: u8,
+        max: crate::Label,
     },
     /// Image and label files disagree on the number of items.
     #[error(
@@ -216,19 +293,16 @@ pub enum DataError {
         /// Number of labels.
         label_count: usize,
     },
-    /// Training and test images have different sizes.
+    /// Training and test images have different shapes.
     #[error(
-        "training images are {train_rows}x{train_cols} but test images are {test_rows}x{test_cols}; both must come from the same dataset"
+        "training images are {train} but test images are {test}; both must come from the same \
+         data set (or give the dataset block an \"image_size\" and \"channels\" to convert them)"
     )]
     ShapeMismatch {
-        /// Rows of the training images.
-        train_rows: usize,
-        /// Columns of the training images.
-        train_cols: usize,
-        /// Rows of the test images.
-        test_rows: usize,
-        /// Columns of the test images.
-        test_cols: usize,
+        /// The training images' shape.
+        train: crate::ImageShape,
+        /// The test images' shape.
+        test: crate::ImageShape,
     },
     /// The requested validation split does not fit in the training set.
     #[error(

@@ -18,31 +18,33 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::{ImageSet, MnistBatch, MnistBatcher};
+use crate::{ImageBatch, ImageBatcher, ImageSet};
 
-/// Loads [`MnistBatch`]es from an [`ImageSet`].
+/// Loads [`ImageBatch`]es from an [`ImageSet`].
 ///
 /// Batches are drawn from a stream of passes over the set; each pass is in file order or, with
 /// [`shuffled`](Self::shuffled), in a permutation derived from the seed and the pass number, so
 /// a run is reproducible and can resume at any epoch. The last batch of a pass may be smaller
 /// (as with PyTorch's `DataLoader`, `drop_last=False`).
 #[derive(Clone)]
-pub struct MnistLoader {
+pub struct ImageLoader {
     set: ImageSet,
     range: Range<usize>,
     batch_size: usize,
     seed: Option<u64>,
     batches_per_epoch: Option<usize>,
+    total_batches: Option<usize>,
     epoch: Arc<AtomicUsize>,
     timer: Option<EpochTimer>,
     /// Items the timer records per item loaded (above 1 for the first share of a slice).
     timer_scale: f64,
+    batcher: ImageBatcher,
     device: Device,
 }
 
-impl std::fmt::Debug for MnistLoader {
+impl std::fmt::Debug for ImageLoader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MnistLoader")
+        f.debug_struct("ImageLoader")
             .field("items", &self.range.len())
             .field("batch_size", &self.batch_size)
             .field("seed", &self.seed)
@@ -51,7 +53,7 @@ impl std::fmt::Debug for MnistLoader {
     }
 }
 
-impl MnistLoader {
+impl ImageLoader {
     /// A loader of `batch_size` images per batch, in file order, one pass per epoch.
     ///
     /// # Panics
@@ -65,11 +67,20 @@ impl MnistLoader {
             batch_size,
             seed: None,
             batches_per_epoch: None,
+            total_batches: None,
             epoch: Arc::new(AtomicUsize::new(0)),
             timer: None,
             timer_scale: 1.0,
+            batcher: ImageBatcher::new(),
             device: device.clone(),
         }
+    }
+
+    /// Builds batches with `batcher` (normalisation; augmentation, drawn from the shuffling
+    /// seed, the pass and the batch, so that a resumed run repeats its batches).
+    pub fn with_batcher(mut self, batcher: ImageBatcher) -> Self {
+        self.batcher = batcher;
+        self
     }
 
     /// Reshuffles every pass with a permutation drawn from `seed` and the pass number.
@@ -87,6 +98,14 @@ impl MnistLoader {
     pub fn with_batches_per_epoch(mut self, batches: usize) -> Self {
         assert!(batches > 0, "an epoch needs at least one batch");
         self.batches_per_epoch = Some(batches);
+        self
+    }
+
+    /// Ends the stream after `batches` batches in all, counted from the first epoch (a run that
+    /// stops after so many steps: the epoch that reaches it ends there, and any later one is
+    /// empty).
+    pub fn with_total_batches(mut self, batches: usize) -> Self {
+        self.total_batches = Some(batches);
         self
     }
 
@@ -134,36 +153,44 @@ impl MnistLoader {
         self.batch_size.min(self.range.len() - start)
     }
 
+    /// The batches of epoch `epoch` in the stream: `start..end` (cut short by
+    /// [`with_total_batches`](Self::with_total_batches)).
+    fn epoch_batches(&self, epoch: usize) -> (usize, usize) {
+        let per_epoch = self.batches_per_epoch();
+        let start = epoch.saturating_mul(per_epoch);
+        let end = (epoch + 1)
+            .saturating_mul(per_epoch)
+            .min(self.total_batches.unwrap_or(usize::MAX))
+            .max(start);
+        (start, end)
+    }
+
     /// Items in epoch `epoch`: equal to the set size when epochs are passes. Computed, not
     /// counted: an epoch may be a billion iterations long.
     fn items_in_epoch(&self, epoch: usize) -> usize {
-        let per_epoch = self.batches_per_epoch();
+        let (start, end) = self.epoch_batches(epoch);
         let per_pass = self.batches_per_pass();
         if per_pass == 0 {
             return 0;
         }
-        let (start, end) = (
-            epoch.saturating_mul(per_epoch),
-            (epoch + 1).saturating_mul(per_epoch),
-        );
         // Every batch is full but the last of each pass; count the last ones in the epoch (the
         // batches `g` with `(g + 1) % per_pass == 0`).
         let short_batches = end / per_pass - start / per_pass;
         let shortfall = self.batch_size - self.batch_len(per_pass - 1);
-        per_epoch
+        (end - start)
             .saturating_mul(self.batch_size)
             .saturating_sub(short_batches.saturating_mul(shortfall))
     }
 }
 
-impl DataLoader<MnistBatch> for MnistLoader {
-    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<MnistBatch> + 'a> {
+impl DataLoader<ImageBatch> for ImageLoader {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ImageBatch> + 'a> {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
-        let per_epoch = self.batches_per_epoch();
-        Box::new(MnistLoaderIterator {
+        let (start, end) = self.epoch_batches(epoch);
+        Box::new(ImageLoaderIterator {
             loader: self,
-            next_batch: epoch.saturating_mul(per_epoch),
-            end_batch: (epoch + 1).saturating_mul(per_epoch),
+            next_batch: start,
+            end_batch: end,
             pass: None,
             items_processed: 0,
             items_total: self.items_in_epoch(epoch),
@@ -175,7 +202,7 @@ impl DataLoader<MnistBatch> for MnistLoader {
         self.items_in_epoch(self.epoch.load(Ordering::SeqCst))
     }
 
-    fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<MnistBatch>> {
+    fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<ImageBatch>> {
         let mut loader = self.clone();
         loader.device = device.clone();
         Arc::new(loader)
@@ -184,7 +211,7 @@ impl DataLoader<MnistBatch> for MnistLoader {
     /// A loader over items `start..end` of this one: Burn's multi-device strategy gives each
     /// device such a share. The timer, if any, stays with the first share, which reports the
     /// items of all shares (they run in lockstep).
-    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<MnistBatch>> {
+    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<ImageBatch>> {
         let mut loader = self.clone();
         let start = (self.range.start + start).min(self.range.end);
         let end = (self.range.start + end).clamp(start, self.range.end);
@@ -200,8 +227,8 @@ impl DataLoader<MnistBatch> for MnistLoader {
     }
 }
 
-struct MnistLoaderIterator<'a> {
-    loader: &'a MnistLoader,
+struct ImageLoaderIterator<'a> {
+    loader: &'a ImageLoader,
     next_batch: usize,
     end_batch: usize,
     pass: Option<(usize, Vec<usize>)>,
@@ -210,8 +237,8 @@ struct MnistLoaderIterator<'a> {
     started: Option<Instant>,
 }
 
-impl Iterator for MnistLoaderIterator<'_> {
-    type Item = Result<MnistBatch, DatasetError>;
+impl Iterator for ImageLoaderIterator<'_> {
+    type Item = Result<ImageBatch, DatasetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let loader = self.loader;
@@ -236,17 +263,24 @@ impl Iterator for MnistLoaderIterator<'_> {
         let order = &self.pass.as_ref().expect("pass order was just set").1;
         let start = batch_in_pass * loader.batch_size;
         let indices = &order[start..start + loader.batch_len(batch_in_pass)];
+        let batch_number = self.next_batch;
         self.next_batch += 1;
         self.items_processed += indices.len();
-        Some(Ok(MnistBatcher.gather(
-            &loader.set,
-            indices,
-            &loader.device,
-        )))
+        let batch = match loader.seed {
+            Some(seed) if loader.batcher.augments() => {
+                let batch_seed =
+                    seed ^ (batch_number as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+                loader
+                    .batcher
+                    .gather_augmented(&loader.set, indices, &loader.device, batch_seed)
+            }
+            _ => loader.batcher.gather(&loader.set, indices, &loader.device),
+        };
+        Some(Ok(batch))
     }
 }
 
-impl DataLoaderIterator<MnistBatch> for MnistLoaderIterator<'_> {
+impl DataLoaderIterator<ImageBatch> for ImageLoaderIterator<'_> {
     fn progress(&self) -> Progress {
         Progress::new(
             self.items_processed,

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DatasetKind, ImageSet};
+use crate::{ImageSet, Label};
 
 /// The classification problem. JSON: `{"type": "all-classes"}` (the default),
 /// `{"type": "pair", "positive": 3, "negative": 8}` or `{"type": "against-rest", "positive": 0}`.
@@ -19,21 +19,21 @@ pub enum Task {
     /// others are left out.
     Pair {
         /// The class that becomes label 1.
-        positive: u8,
+        positive: Label,
         /// The class that becomes label 0.
-        negative: u8,
+        negative: Label,
     },
     /// One class against all the others: `positive` becomes label 1, every other class 0.
     AgainstRest {
         /// The class that becomes label 1.
-        positive: u8,
+        positive: Label,
     },
 }
 
 impl Task {
     /// Checks the classes exist in a dataset of `num_classes` classes and differ.
     pub fn validate(self, num_classes: usize) -> Result<(), String> {
-        let check = |field: &str, class: u8| {
+        let check = |field: &str, class: Label| {
             if usize::from(class) < num_classes {
                 Ok(())
             } else {
@@ -59,20 +59,24 @@ impl Task {
         }
     }
 
-    /// Number of classes the model tells apart: the dataset's, or 2.
-    pub fn num_classes(self, dataset: DatasetKind) -> usize {
+    /// Number of classes the model tells apart: the data's `classes`, or 2.
+    pub fn num_classes(self, classes: usize) -> usize {
         match self {
-            Task::AllClasses => dataset.num_classes(),
+            Task::AllClasses => classes,
             Task::Pair { .. } | Task::AgainstRest { .. } => 2,
         }
     }
 
-    /// Names of the task's classes, by label.
-    pub fn class_names(self, dataset: DatasetKind) -> Vec<String> {
-        let names = dataset.class_names();
-        let name = |class: u8| names[usize::from(class)].to_string();
+    /// Names of the task's classes, by label, from the data's class names.
+    pub fn class_names(self, names: &[String]) -> Vec<String> {
+        let name = |class: Label| {
+            names
+                .get(usize::from(class))
+                .cloned()
+                .unwrap_or_else(|| class.to_string())
+        };
         match self {
-            Task::AllClasses => names.iter().map(|n| n.to_string()).collect(),
+            Task::AllClasses => names.to_vec(),
             Task::Pair { positive, negative } => vec![name(negative), name(positive)],
             Task::AgainstRest { positive } => {
                 vec![format!("not {}", name(positive)), name(positive)]
@@ -97,11 +101,11 @@ impl Task {
 }
 
 /// `set` relabelled 1 for the images of `positive`, 0 for the others.
-fn positive_or_not(set: &ImageSet, positive: u8) -> ImageSet {
+fn positive_or_not(set: &ImageSet, positive: Label) -> ImageSet {
     let labels = set
         .labels()
         .iter()
-        .map(|&label| u8::from(label == positive))
+        .map(|&label| Label::from(label == positive))
         .collect();
     set.with_labels(labels)
 }
@@ -122,7 +126,7 @@ mod tests {
 
     fn set() -> ImageSet {
         // Five 1x2 images with labels 0, 3, 8, 3, 5; pixel values record the index.
-        ImageSet::new(
+        ImageSet::grey(
             1,
             2,
             vec![0, 0, 1, 1, 2, 2, 3, 3, 4, 4],
@@ -168,14 +172,15 @@ mod tests {
     fn names_and_json() {
         let task: Task =
             serde_json::from_str(r#"{"type": "pair", "positive": 3, "negative": 8}"#).unwrap();
+        let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
         assert_eq!(
-            task.class_names(DatasetKind::Mnist),
+            task.class_names(&digits),
             vec!["8".to_string(), "3".to_string()]
         );
-        assert_eq!(task.num_classes(DatasetKind::Mnist), 2);
+        assert_eq!(task.num_classes(10), 2);
         let rest: Task =
             serde_json::from_str(r#"{"type": "against-rest", "positive": 0}"#).unwrap();
-        assert_eq!(rest.class_names(DatasetKind::Mnist)[0], "not 0");
+        assert_eq!(rest.class_names(&digits)[0], "not 0");
         assert!(serde_json::from_str::<Task>(r#"{"type": "pair", "positive": 3}"#).is_err());
     }
 }

@@ -4,7 +4,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
-use data::{EpochTimer, ImageSet, MnistBatch, MnistBatcher, MnistLoader};
+use data::{EpochTimer, ImageBatch, ImageBatcher, ImageLoader, ImageSet, ImageShape};
 
 fn device() -> Device {
     Device::flex()
@@ -13,11 +13,11 @@ fn device() -> Device {
 /// `count` 2x2 images; image `i` has pixels `[i, 255, 0, 128]` and label `i % 10`.
 fn set(count: usize) -> ImageSet {
     let pixels = (0..count).flat_map(|i| [i as u8, 255, 0, 128]).collect();
-    let labels = (0..count).map(|i| (i % 10) as u8).collect();
-    ImageSet::new(2, 2, pixels, labels).unwrap()
+    let labels = (0..count).map(|i| (i % 10) as u16).collect();
+    ImageSet::grey(2, 2, pixels, labels).unwrap()
 }
 
-fn floats(tensor: Tensor<2>) -> Vec<f32> {
+fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().try_into_vec_as::<f32>().unwrap()
 }
 
@@ -26,7 +26,7 @@ fn ints(tensor: Tensor<1, Int>) -> Vec<i64> {
 }
 
 /// The first pixel of each image of a batch: the image's index.
-fn ids(batch: &MnistBatch) -> Vec<usize> {
+fn ids(batch: &ImageBatch) -> Vec<usize> {
     floats(batch.images.clone())
         .chunks(4)
         .map(|image| (image[0] * 255.0).round() as usize)
@@ -35,8 +35,8 @@ fn ids(batch: &MnistBatch) -> Vec<usize> {
 
 #[test]
 fn batch_is_one_float_tensor_scaled_like_to_tensor() {
-    let batch = MnistBatcher.gather(&set(5), &[3, 1], &device());
-    assert_eq!(batch.images.dims(), [2, 4]);
+    let batch = ImageBatcher::new().gather(&set(5), &[3, 1], &device());
+    assert_eq!(batch.images.dims(), [2, 1, 2, 2]);
     assert_eq!(batch.targets.dims(), [2]);
     let values = floats(batch.images);
     // Exactly pixel / 255 in f32, as torchvision's ToTensor computes it.
@@ -51,10 +51,10 @@ fn batch_is_one_float_tensor_scaled_like_to_tensor() {
 
 #[test]
 fn works_with_burns_own_dataloader() {
-    let loader = DataLoaderBuilder::new(MnistBatcher)
+    let loader = DataLoaderBuilder::new(ImageBatcher::new())
         .batch_size(4)
         .build(set(10));
-    let batches: Vec<MnistBatch> = loader.iter().map(Result::unwrap).collect();
+    let batches: Vec<ImageBatch> = loader.iter().map(Result::unwrap).collect();
     assert_eq!(
         batches
             .iter()
@@ -65,13 +65,13 @@ fn works_with_burns_own_dataloader() {
     assert_eq!(ids(&batches[2]), vec![8, 9]);
     let item = set(3).get(2).unwrap();
     assert_eq!(item.image, vec![2, 255, 0, 128]);
-    let batch = MnistBatcher.batch(vec![item], &device());
-    assert_eq!(batch.images.dims(), [1, 4]);
+    let batch = ImageBatcher::new().batch(vec![item], &device());
+    assert_eq!(batch.images.dims(), [1, 1, 2, 2]);
 }
 
 #[test]
 fn unshuffled_loader_covers_the_set_in_order_with_a_partial_last_batch() {
-    let loader = MnistLoader::new(set(10), 4, &device());
+    let loader = ImageLoader::new(set(10), 4, &device());
     assert_eq!(loader.num_items(), 10);
     assert_eq!(loader.batches_per_epoch(), 3);
     let mut iterator = loader.iter();
@@ -87,7 +87,7 @@ fn unshuffled_loader_covers_the_set_in_order_with_a_partial_last_batch() {
 #[test]
 fn shuffled_epochs_are_permutations_that_differ_and_repeat_with_the_seed() {
     let epochs = |seed| {
-        let loader = MnistLoader::new(set(20), 6, &device()).shuffled(seed);
+        let loader = ImageLoader::new(set(20), 6, &device()).shuffled(seed);
         (0..3)
             .map(|_| {
                 loader
@@ -116,7 +116,7 @@ fn shuffled_epochs_are_permutations_that_differ_and_repeat_with_the_seed() {
 #[test]
 fn iteration_epochs_continue_one_stream_across_epochs() {
     // 10 images, batches of 4: passes of 3 batches (4, 4, 2). Epochs of 2 batches.
-    let loader = MnistLoader::new(set(10), 4, &device()).with_batches_per_epoch(2);
+    let loader = ImageLoader::new(set(10), 4, &device()).with_batches_per_epoch(2);
     let sizes: Vec<Vec<usize>> = (0..3)
         .map(|_| {
             loader
@@ -127,7 +127,7 @@ fn iteration_epochs_continue_one_stream_across_epochs() {
         .collect();
     assert_eq!(sizes, vec![vec![4, 4], vec![2, 4], vec![4, 2]]);
     let stream: Vec<usize> = {
-        let fresh = MnistLoader::new(set(10), 4, &device()).with_batches_per_epoch(3);
+        let fresh = ImageLoader::new(set(10), 4, &device()).with_batches_per_epoch(3);
         (0..2)
             .flat_map(|_| {
                 fresh
@@ -142,13 +142,13 @@ fn iteration_epochs_continue_one_stream_across_epochs() {
 
 #[test]
 fn resuming_at_an_epoch_gives_the_same_batches_as_running_through() {
-    let through = MnistLoader::new(set(30), 7, &device())
+    let through = ImageLoader::new(set(30), 7, &device())
         .shuffled(3)
         .with_batches_per_epoch(5);
     let all: Vec<Vec<usize>> = (0..4)
         .map(|_| through.iter().flat_map(|b| ids(&b.unwrap())).collect())
         .collect();
-    let resumed = MnistLoader::new(set(30), 7, &device())
+    let resumed = ImageLoader::new(set(30), 7, &device())
         .shuffled(3)
         .with_batches_per_epoch(5)
         .starting_at_epoch(2);
@@ -160,7 +160,7 @@ fn resuming_at_an_epoch_gives_the_same_batches_as_running_through() {
 
 #[test]
 fn slices_and_device_moves_keep_the_data() {
-    let loader = MnistLoader::new(set(10), 3, &device());
+    let loader = ImageLoader::new(set(10), 3, &device());
     let part = loader.slice(4, 9);
     assert_eq!(part.num_items(), 5);
     let ids_seen: Vec<usize> = part.iter().flat_map(|b| ids(&b.unwrap())).collect();
@@ -172,7 +172,7 @@ fn slices_and_device_moves_keep_the_data() {
 #[test]
 fn timer_records_each_finished_epoch() {
     let timer = EpochTimer::new();
-    let loader = MnistLoader::new(set(10), 4, &device()).timed(timer.clone());
+    let loader = ImageLoader::new(set(10), 4, &device()).timed(timer.clone());
     for _ in 0..2 {
         for batch in loader.iter() {
             batch.unwrap();
@@ -185,8 +185,9 @@ fn timer_records_each_finished_epoch() {
 
 #[test]
 fn image_set_rejects_inconsistent_buffers() {
-    assert!(ImageSet::new(2, 2, vec![0; 7], vec![1, 2]).is_err());
-    assert!(ImageSet::new(0, 2, vec![], vec![]).is_err());
+    assert!(ImageSet::grey(2, 2, vec![0; 7], vec![1, 2]).is_err());
+    assert!(ImageSet::grey(0, 2, vec![], vec![]).is_err());
+    assert!(ImageSet::new(ImageShape::new(3, 2, 2), vec![0; 12], vec![1, 2]).is_err());
     let selected = set(5).select(&[4, 0]).unwrap();
     assert_eq!(selected.labels(), &[4, 0]);
     assert_eq!(selected.image(0), &[4, 255, 0, 128]);
@@ -196,7 +197,7 @@ fn image_set_rejects_inconsistent_buffers() {
 fn each_epoch_reports_the_items_it_will_load_without_counting_them_one_by_one() {
     for (count, batch, per_epoch) in [(10, 4, 2), (10, 3, 5), (7, 7, 3), (30, 7, 11), (5, 8, 1)] {
         let loader =
-            MnistLoader::new(set(count), batch, &device()).with_batches_per_epoch(per_epoch);
+            ImageLoader::new(set(count), batch, &device()).with_batches_per_epoch(per_epoch);
         for epoch in 0..6 {
             let announced = loader.num_items();
             let loaded: usize = loader.iter().map(|b| b.unwrap().images.dims()[0]).sum();
@@ -208,8 +209,115 @@ fn each_epoch_reports_the_items_it_will_load_without_counting_them_one_by_one() 
     }
     // A billion-iteration epoch is announced at once: counted batch by batch, as it once was,
     // this would take minutes. Per pass of 3 batches: 4 + 4 + 2 images.
-    let huge = MnistLoader::new(set(10), 4, &device())
+    let huge = ImageLoader::new(set(10), 4, &device())
         .with_batches_per_epoch(1_000_000_000)
         .starting_at_epoch(999);
     assert_eq!(huge.num_items(), 1_000_000_000 / 3 * 10 + 4);
+}
+
+/// Three 2x2 RGB images whose pixels say their channel and place: value `10 * channel + place`.
+fn rgb(count: usize) -> ImageSet {
+    let pixels = (0..count)
+        .flat_map(|_| (0..3).flat_map(|channel| (0..4).map(move |at| (10 * channel + at) as u8)))
+        .collect();
+    ImageSet::new(ImageShape::new(3, 2, 2), pixels, vec![0; count]).unwrap()
+}
+
+#[test]
+fn colour_batches_are_planar_and_normalised_per_channel() {
+    let normalize = data::Normalize {
+        mean: vec![0.0, 0.5, 1.0],
+        std: vec![1.0, 0.5, 0.25],
+    };
+    let batch =
+        ImageBatcher::new()
+            .normalized(Some(&normalize), 3)
+            .gather(&rgb(2), &[1], &device());
+    assert_eq!(batch.images.dims(), [1, 3, 2, 2]);
+    let values = floats(batch.images);
+    for channel in 0..3 {
+        for at in 0..4 {
+            let pixel = (10 * channel + at) as f32;
+            let (mean, std) = (
+                normalize.mean[channel] as f32,
+                normalize.std[channel] as f32,
+            );
+            assert_eq!(values[channel * 4 + at], (pixel / 255.0 - mean) / std);
+        }
+    }
+    // One value stands for every channel.
+    let one = data::Normalize {
+        mean: vec![0.5],
+        std: vec![0.5],
+    };
+    let batch = ImageBatcher::new()
+        .normalized(Some(&one), 3)
+        .gather(&rgb(1), &[0], &device());
+    assert_eq!(floats(batch.images)[8], (20.0 / 255.0 - 0.5) / 0.5);
+}
+
+#[test]
+fn augmentation_shifts_and_mirrors_repeatably_and_only_where_asked() {
+    // One 1x4x4 image whose pixels are 1 to 16: where each lands tells the shift and flip.
+    let pixels: Vec<u8> = (1..=16).collect();
+    let set = ImageSet::grey(4, 4, pixels.clone(), vec![0]).unwrap();
+    let augment = data::Augment {
+        crop_padding: 1,
+        horizontal_flip: true,
+    };
+    let batcher = ImageBatcher::new().augmented(augment);
+    let draw = |seed| {
+        floats(batcher.gather_augmented(&set, &[0], &device(), seed).images)
+            .iter()
+            .map(|v| (v * 255.0).round() as u8)
+            .collect::<Vec<u8>>()
+    };
+    // The same seed, the same image; many seeds, several different ones, every one a shifted
+    // (black where padded) and possibly mirrored copy of the original.
+    assert_eq!(draw(7), draw(7));
+    let drawn: std::collections::HashSet<Vec<u8>> = (0..40).map(draw).collect();
+    assert!(drawn.len() > 5, "{} different crops", drawn.len());
+    assert!(drawn.iter().any(|image| image != &pixels));
+    for image in &drawn {
+        let kept: Vec<u8> = image.iter().copied().filter(|&p| p != 0).collect();
+        assert!(
+            kept.len() >= 9,
+            "{image:?}: a shift of 1 keeps at least 3x3 pixels"
+        );
+        let mut sorted = kept.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), kept.len(), "{image:?}: no pixel twice");
+    }
+    // Without augmentation, or through gather, the image is as it is.
+    assert_eq!(
+        floats(batcher.gather(&set, &[0], &device()).images),
+        floats(ImageBatcher::new().gather(&set, &[0], &device()).images)
+    );
+}
+
+#[test]
+fn a_shuffled_loader_repeats_its_augmented_batches_when_resumed() {
+    let pixels: Vec<u8> = (0..16 * 6).map(|v| (v % 251) as u8 + 1).collect();
+    let set = ImageSet::grey(4, 4, pixels, vec![0; 6]).unwrap();
+    let batcher = ImageBatcher::new().augmented(data::Augment {
+        crop_padding: 2,
+        horizontal_flip: true,
+    });
+    let loader = |done| {
+        ImageLoader::new(set.clone(), 2, &device())
+            .with_batcher(batcher.clone())
+            .shuffled(3)
+            .starting_at_epoch(done)
+    };
+    let through = loader(0);
+    let _ = through.iter().count();
+    let second: Vec<Vec<f32>> = through
+        .iter()
+        .map(|batch| floats(batch.unwrap().images))
+        .collect();
+    let resumed: Vec<Vec<f32>> = loader(1)
+        .iter()
+        .map(|batch| floats(batch.unwrap().images))
+        .collect();
+    assert_eq!(second, resumed);
 }

@@ -82,18 +82,7 @@ fn blank_and_fully_transparent_pictures_are_blank() {
 fn a_huge_picture_is_refused_before_it_is_decoded() {
     // 30000 x 30000 pixels of one colour: a few hundred kilobytes as PNG, 900 MB decoded.
     let side = 30_000u32;
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    {
-        let mut encoder = png_encoder(&mut bytes, side);
-        let row = vec![255u8; side as usize];
-        let mut writer = encoder.stream_writer().unwrap();
-        for _ in 0..side {
-            std::io::Write::write_all(&mut writer, &row).unwrap();
-        }
-        writer.finish().unwrap();
-        encoder.finish().unwrap();
-    }
-    let bytes = bytes.into_inner();
+    let bytes = streamed_png(side, png::ColorType::Grayscale, png::BitDepth::Eight, 255);
     assert!(bytes.len() < 4 << 20, "{} bytes", bytes.len());
     let err = digit_from_bytes(&bytes, Path::new("huge.png"), 28, 28).unwrap_err();
     assert!(
@@ -114,11 +103,25 @@ fn a_huge_picture_is_refused_before_it_is_decoded() {
     );
 }
 
-fn png_encoder<W: std::io::Write>(out: W, side: u32) -> png::Writer<W> {
-    let mut encoder = png::Encoder::new(out, side, side);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.write_header().unwrap()
+/// A `side x side` PNG of one value, written row by row (the image crate would want the whole
+/// picture in memory).
+fn streamed_png(side: u32, color: png::ColorType, depth: png::BitDepth, value: u8) -> Vec<u8> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, side, side);
+        encoder.set_color(color);
+        encoder.set_depth(depth);
+        let mut encoder = encoder.write_header().unwrap();
+        let row_bytes = side as usize * color.samples() * (depth as usize).div_ceil(8);
+        let row = vec![value; row_bytes];
+        let mut writer = encoder.stream_writer().unwrap();
+        for _ in 0..side {
+            std::io::Write::write_all(&mut writer, &row).unwrap();
+        }
+        writer.finish().unwrap();
+        encoder.finish().unwrap();
+    }
+    bytes.into_inner()
 }
 
 #[test]
@@ -141,4 +144,97 @@ fn files_that_are_not_pictures_or_not_files_are_named() {
         let err = load_digit(&fifo, 28, 28).unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
     }
+}
+
+#[test]
+fn a_picture_one_pixel_high_of_alternating_pixels_is_not_blank() {
+    let picture = DynamicImage::ImageLuma8(image::GrayImage::from_fn(3000, 1, |x, _| {
+        image::Luma([if x % 2 == 0 { 0 } else { 255 }])
+    }));
+    assert!(mnist_style(&picture, 28, 28).is_some());
+    let flat = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(30, 1, image::Luma([9])));
+    assert!(mnist_style(&flat, 28, 28).is_none());
+}
+
+/// The process's peak resident memory so far, in MiB (`VmHWM`).
+fn peak_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap()
+        / 1024
+}
+
+/// A small grey digit as a PNG with a colour-profile chunk (iCCP) whose compressed profile
+/// inflates to `inflated` bytes of zeros.
+fn png_with_iccp_bomb(inflated: usize) -> Vec<u8> {
+    use flate2::Compression;
+    use flate2::write::ZlibEncoder;
+    use std::io::Write;
+    let mut zlib = ZlibEncoder::new(Vec::new(), Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..inflated >> 20 {
+        zlib.write_all(&zeros).unwrap();
+    }
+    let profile = zlib.finish().unwrap();
+    let mut chunk_data = b"bomb\0\0".to_vec(); // profile name, NUL, compression method 0
+    chunk_data.extend(&profile);
+    let digit = bar(Rgba([255, 255, 255, 255]), Rgba([0, 0, 0, 255]));
+    let plain = png(&DynamicImage::ImageRgba8(digit));
+    // The iCCP chunk goes right after IHDR (8-byte signature + 25-byte IHDR chunk).
+    let mut out = plain[..33].to_vec();
+    out.extend((chunk_data.len() as u32).to_be_bytes());
+    let mut typed = b"iCCP".to_vec();
+    typed.extend(&chunk_data);
+    out.extend(&typed);
+    out.extend(crc32(&typed).to_be_bytes());
+    out.extend(&plain[33..]);
+    out
+}
+
+/// The CRC-32 PNG chunks carry (IEEE, reflected).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Issue 18, 7: a 1 MB colour profile that inflates to 1 GB is skipped, not inflated.
+#[test]
+fn a_colour_profile_bomb_is_not_inflated() {
+    let bomb = png_with_iccp_bomb(1 << 30);
+    assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+    let before = peak_mib();
+    let digit = digit_from_bytes(&bomb, Path::new("bomb.png"), 28, 28).unwrap();
+    is_a_centred_bar(&digit);
+    let grown = peak_mib().saturating_sub(before);
+    assert!(grown < 200, "decoding took {grown} MiB more at its peak");
+}
+
+/// Issue 18, 8: an 8192x8192 16-bit RGBA PNG is within the side limit but would decode to
+/// 256 MiB (after 16-bit channels are reduced to 8): refused by its decoded size.
+#[test]
+fn a_picture_too_large_decoded_is_refused_by_its_size() {
+    let bytes = streamed_png(8192, png::ColorType::Rgba, png::BitDepth::Sixteen, 0);
+    let before = peak_mib();
+    let err = digit_from_bytes(&bytes, Path::new("deep.png"), 28, 28).unwrap_err();
+    assert!(err.to_string().contains("would decode to 256 MiB"), "{err}");
+    assert!(peak_mib().saturating_sub(before) < 64);
 }

@@ -5,11 +5,21 @@ use std::path::{Path, PathBuf};
 
 use data::idx::{IMAGES_MAGIC, LABELS_MAGIC, read_images, read_labels};
 use data::{
-    DataError, DataSource, DatasetKind, IdxFiles, Mnist, SplitConfig, TEST_IMAGES, TEST_LABELS,
-    TRAIN_IMAGES, TRAIN_LABELS,
+    DataError, DataSource, DatasetSpec, IdxFiles, ImageData, LoadOptions, SplitConfig, TEST_IMAGES,
+    TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
 };
 use flate2::Compression;
 use flate2::write::GzEncoder;
+
+/// The IDX data in `folder`, as `--data-dir` gives it.
+fn load(folder: &Path, split: SplitConfig) -> Result<ImageData, DataError> {
+    let options = LoadOptions {
+        data_dir: Some(folder),
+        split,
+        progress: None,
+    };
+    ImageData::load(&DatasetSpec::mnist(), options)
+}
 
 fn images_bytes(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -292,11 +302,10 @@ fn a_fifo_or_a_folder_as_an_idx_file_is_an_error_not_a_hang() {
 #[test]
 fn an_empty_test_set_is_an_error_naming_it() {
     let dir = dataset_folder(10, 0, false);
-    let err = Mnist::load(
-        DatasetKind::Mnist,
-        Some(dir.path()),
+    let err = load(
+        dir.path(),
         SplitConfig {
-            size: 2,
+            size: Some(2),
             seed: None,
         },
     )
@@ -315,11 +324,10 @@ fn an_empty_test_set_is_an_error_naming_it() {
 fn a_task_that_leaves_a_split_empty_is_an_error_naming_it() {
     // Labels are `index % 10`: the two validation images (8 and 9) hold no 3 and no 5.
     let dir = dataset_folder(10, 5, false);
-    let mnist = Mnist::load(
-        DatasetKind::Mnist,
-        Some(dir.path()),
+    let mnist = load(
+        dir.path(),
         SplitConfig {
-            size: 2,
+            size: Some(2),
             seed: None,
         },
     )
@@ -389,16 +397,16 @@ fn loads_a_folder_of_gz_or_raw_files_and_splits_it() {
     for gz in [false, true] {
         let dir = dataset_folder(20, 5, gz);
         let split = SplitConfig {
-            size: 4,
+            size: Some(4),
             seed: None,
         };
-        let mnist = Mnist::load(DatasetKind::Mnist, Some(dir.path()), split).unwrap();
+        let mnist = load(dir.path(), split).unwrap();
         assert_eq!(mnist.source, DataSource::Folder(dir.path().to_path_buf()));
         assert_eq!(
             (mnist.train.len(), mnist.validation.len(), mnist.test.len()),
             (16, 4, 5)
         );
-        assert_eq!(mnist.input_size(), 6);
+        assert_eq!(mnist.shape().size(), 6);
         // Default split: the validation set is the last images of the training file.
         assert_eq!(mnist.validation.image(0)[0], 160);
         assert_eq!(mnist.validation.labels(), &[6, 7, 8, 9]);
@@ -410,11 +418,10 @@ fn loads_a_folder_of_gz_or_raw_files_and_splits_it() {
 fn seeded_split_is_random_reproducible_and_disjoint() {
     let dir = dataset_folder(100, 5, false);
     let load = |seed| {
-        Mnist::load(
-            DatasetKind::Mnist,
-            Some(dir.path()),
+        load(
+            dir.path(),
             SplitConfig {
-                size: 30,
+                size: Some(30),
                 seed: Some(seed),
             },
         )
@@ -445,10 +452,12 @@ fn seeded_split_is_random_reproducible_and_disjoint() {
 fn bad_split_sizes_are_rejected() {
     let dir = dataset_folder(10, 5, false);
     for size in [0, 10, 11] {
-        let err = Mnist::load(
-            DatasetKind::Mnist,
-            Some(dir.path()),
-            SplitConfig { size, seed: None },
+        let err = load(
+            dir.path(),
+            SplitConfig {
+                size: Some(size),
+                seed: None,
+            },
         )
         .unwrap_err();
         assert!(
@@ -476,12 +485,7 @@ fn missing_files_are_all_named() {
 
 #[test]
 fn a_named_folder_that_does_not_exist_is_an_error() {
-    let err = Mnist::load(
-        DatasetKind::Mnist,
-        Some(Path::new("/no/such/folder")),
-        SplitConfig::default(),
-    )
-    .unwrap_err();
+    let err = load(Path::new("/no/such/folder"), SplitConfig::default()).unwrap_err();
     assert!(matches!(err, DataError::FolderMissing { .. }), "{err:?}");
     assert!(err.to_string().contains("/no/such/folder"));
 }
@@ -490,11 +494,10 @@ fn a_named_folder_that_does_not_exist_is_an_error() {
 fn count_mismatch_between_images_and_labels_is_reported() {
     let dir = dataset_folder(10, 5, false);
     write(dir.path(), TEST_LABELS, &labels_bytes(4, &[1, 2, 3, 4]));
-    let err = Mnist::load(
-        DatasetKind::Mnist,
-        Some(dir.path()),
+    let err = load(
+        dir.path(),
         SplitConfig {
-            size: 2,
+            size: Some(2),
             seed: None,
         },
     )
@@ -516,11 +519,10 @@ fn count_mismatch_between_images_and_labels_is_reported() {
 fn train_and_test_image_sizes_must_agree() {
     let dir = dataset_folder(10, 5, false);
     write(dir.path(), TEST_IMAGES, &images_bytes(5, 3, 2, &[0; 30]));
-    let err = Mnist::load(
-        DatasetKind::Mnist,
-        Some(dir.path()),
+    let err = load(
+        dir.path(),
         SplitConfig {
-            size: 2,
+            size: Some(2),
             seed: None,
         },
     )

@@ -34,6 +34,15 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A value is out of range (a field named at run time: `dataset.normalize.std`,
+    /// `model.hidden`).
+    #[error("config field `{field}` {problem}")]
+    Field {
+        /// The field, as written in the JSON file.
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// Everything that can stop training or evaluation.
@@ -52,6 +61,47 @@ pub enum LearnerError {
     /// The model configuration is invalid.
     #[error(transparent)]
     ModelConfig(#[from] model::ModelConfigError),
+    /// A resume would train another model than the run's.
+    #[error(
+        "artifacts folder {artifacts} holds a run of the model {recorded}, and this would \
+         resume it with {asked}: a run keeps its model; resume it with the model (and binary) \
+         that started it, or start a new run (--overwrite, or another --artifacts folder)"
+    )]
+    OtherModel {
+        /// The run's folder.
+        artifacts: PathBuf,
+        /// The run's model: its kind and description.
+        recorded: String,
+        /// The model of this resume.
+        asked: String,
+    },
+    /// A resume would train the run's model with other settings, or on data of another shape.
+    #[error(
+        "{path} records the run's model, and this resume differs from it ({changes}): a run's \
+         checkpoints fit only its own model and data; put them back, or start a new run \
+         (--overwrite, or another --artifacts folder)"
+    )]
+    ModelMismatch {
+        /// The run's `model.json`.
+        path: PathBuf,
+        /// Each difference: `field: old -> new`.
+        changes: String,
+    },
+    /// A checkpoint's tensors do not fit the model: the model was changed since the run made
+    /// it (the file itself is sound).
+    #[error(
+        "cannot load {path}: the model no longer matches the run's checkpoint of epoch {epoch} \
+         ({reason}); the file is not damaged: resume with the model the run was started with, \
+         or start a new run (--overwrite, or another --artifacts folder)"
+    )]
+    ModelChanged {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its epoch.
+        epoch: usize,
+        /// Burn's account of the tensors that do not fit (names and shapes).
+        reason: String,
+    },
     /// Saved weights could not be loaded.
     #[error(transparent)]
     ModelLoad(#[from] model::ModelLoadError),
@@ -95,14 +145,7 @@ pub enum LearnerError {
     /// The training loss became NaN or infinite; the run stopped before checkpointing it.
     #[error(
         "training diverged: the loss was {loss} at iteration {iteration} (epoch {epoch}); \
-         {advice}. {}",
-        match kept {
-            Some(epoch) => format!(
-                "The checkpoint of epoch {epoch}, the last good one, is kept in {}/checkpoint.",
-                artifacts.display()
-            ),
-            None => "No epoch had completed, so there is no checkpoint to keep.".to_string(),
-        }
+         {advice}."
     )]
     Diverged {
         /// The non-finite loss (NaN or infinite).
@@ -111,10 +154,24 @@ pub enum LearnerError {
         iteration: usize,
         /// The epoch that iteration belongs to.
         epoch: usize,
-        /// The setting that is probably to blame, and what to change.
+        /// The setting that is probably to blame, and the next step that works.
         advice: String,
         /// The last complete (good) checkpoint's epoch.
         kept: Option<usize>,
+        /// The artifacts folder.
+        artifacts: PathBuf,
+    },
+    /// The loss of the very first batch was NaN or infinite: no update had happened, so the
+    /// model itself (its forward pass or its loss) gives values that are not numbers.
+    #[error(
+        "the model's loss was {loss} on the first training batch, before any update: its \
+         output is not finite from the start, so no learning rate is to blame; look for a log \
+         of 0, a division by 0 or an overflow in the model's logits or loss (run it on one \
+         batch of the data), then start again with --overwrite"
+    )]
+    NotFiniteAtStart {
+        /// The non-finite loss (NaN or infinite).
+        loss: f32,
         /// The artifacts folder.
         artifacts: PathBuf,
     },
@@ -163,14 +220,9 @@ pub enum LearnerError {
     /// The model does not fit the data (its input or output size).
     #[error("the model does not fit the data: {0}")]
     Model(String),
-    /// An artifact could not be prepared from the model.
-    #[error("cannot prepare {name}: {problem}")]
-    Export {
-        /// The file.
-        name: &'static str,
-        /// What went wrong.
-        problem: String,
-    },
+    /// The model's own files could not be made ([`model::ImageClassifier::extra_artifacts`]).
+    #[error("the model's extra_artifacts failed: {0}")]
+    ExtraArtifacts(String),
     /// Evaluation on a device failed.
     #[error("evaluation failed: {0}")]
     Evaluation(String),

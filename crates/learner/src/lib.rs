@@ -1,47 +1,47 @@
-//! Training, evaluation and saved artifacts for any Burn image classifier, built on
-//! burn-train's Learner.
+//! Training, evaluation and saved runs for any Burn image classifier, built on burn-train's
+//! Learner. The learner names no concrete model: it trains whatever implements
+//! [`model::ImageClassifier`] (the zoo's models, or yours).
 //!
-//! - [`ImageClassifier`]: one method, `logits`; any `#[derive(Module)]` model that implements
-//!   it trains here. The [`model`] crate's logistic regression is one.
-//! - [`TrainingConfig`] (JSON, `configs/*.json`) is checked once into a [`ValidConfig`].
-//! - [`train_model`] runs Burn's `SupervisedTraining` (SGD, the model's loss, accuracy / loss /
-//!   learning-rate metrics, checkpoints, resume, optional early stopping, divergence stop,
-//!   Ctrl-C, dashboard or [`PlainRenderer`]), then evaluates on the test set and writes an
-//!   [`ArtifactDir`]; [`train`] is it for the logistic regression.
-//! - [`evaluate`] measures a model on any [`data::ImageSet`]; [`EvalReport`] adds per-class
-//!   figures and the most confused classes; [`plots`] draws curves, the confusion matrix and
-//!   the weight templates.
-//! - [`BackendKind`] picks the compute backend among those compiled in.
+//! - `config`: [`TrainingConfig`] (JSON, `configs/*.json`), checked once into a
+//!   [`ValidConfig`].
+//! - `train`: [`train_model`] runs Burn's `SupervisedTraining` (SGD, the model's loss,
+//!   metrics, checkpoints, resume, early stopping, the divergence stop, Ctrl-C and SIGTERM,
+//!   dashboard or [`PlainRenderer`]), then evaluates on the test set and writes the run;
+//!   [`evaluate`] measures any model on any [`data::ImageSet`]; [`BackendKind`] picks the
+//!   compute backend.
+//! - `run`: the run folder ([`ArtifactDir`], [`RunFolder`]): manifest, lock, checkpoints,
+//!   history, the model's card (`model.json`), [`Summary`].
+//! - `record`: metric logs, TensorBoard events, progress, [`plots`], [`EvalReport`].
+//! - [`cli`] (feature `cli`): the trainer's command line (train, eval, predict, runs) for any
+//!   model: a binary of your own is its model and one call.
 #![warn(missing_docs)]
 
-mod artifacts;
-mod backend;
-mod checkpoints;
-mod classifier;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod config;
 mod error;
-mod evaluate;
-mod events;
-mod interrupt;
-mod logistic;
-mod manifest;
-mod metric_log;
-pub mod plots;
-mod renderer;
-mod report;
+mod record;
+pub mod run;
 mod train;
 
-pub use artifacts::{ArtifactDir, HistoryEntry, RUN_ENTRIES, RunFolder, Summary, write_atomic};
-pub use backend::{BackendError, BackendKind};
-pub use classifier::{Classifier, Divergence, ExtraArtifact, ImageClassifier, RunContext};
 pub use config::{
-    EarlyStopping, LrSchedule, MAX_BATCH_SIZE, MAX_CONFIG_BYTES, MAX_EPOCHS,
-    MAX_ITERATIONS_PER_EPOCH, SgdSettings, TrainingConfig, ValidConfig,
+    AdaGradSettings, AdamSettings, EarlyStopping, FinalModel, GradientClipping, LrSchedule,
+    MAX_ACCUMULATION, MAX_BATCH_SIZE, MAX_CONFIG_BYTES, MAX_EPOCHS, MAX_ITERATIONS_PER_EPOCH,
+    Metric, Mode, Monitor, OPTIMIZERS, Optimizer, RmsPropSettings, SgdSettings, TrainingConfig,
+    ValidConfig, Warmup,
 };
 pub use error::{ConfigError, LearnerError};
-pub use evaluate::{Evaluation, evaluate};
-pub use events::EVENTS_PREFIX;
-pub use manifest::{FolderLock, LOCK, MANIFEST, Manifest};
-pub use renderer::PlainRenderer;
-pub use report::{ClassFigures, Confusion, EvalReport};
-pub use train::{ProgressMode, TrainOptions, TrainReport, train, train_model};
+pub use record::events::EVENTS_PREFIX;
+pub use record::plots;
+pub use record::renderer::PlainRenderer;
+pub use record::report::{ClassFigures, Confusion, EvalReport};
+pub use run::folder::{ArtifactDir, MODEL_FILES, RUN_ENTRIES, RunFolder, write_atomic};
+pub use run::lock::{FolderLock, LOCK};
+pub use run::manifest::{MANIFEST, Manifest};
+pub use run::summary::{HistoryEntry, Summary};
+pub use train::backend::{BackendError, BackendKind};
+pub use train::classifier::{Classifier, Divergence};
+pub use train::evaluate::{Evaluation, evaluate};
+pub use train::lr_find::{LrFindSettings, LrFinding, lr_find};
+pub use train::signals::survive_file_size_limit;
+pub use train::{ProgressMode, TrainOptions, TrainReport, train_model};

@@ -217,6 +217,6 @@ fn loading_from_a_folder_without_a_run_names_the_missing_file() {
         err.contains("config.json") && err.contains("not found"),
         "{err}"
     );
-    let err = dir.load_model_config().unwrap_err().to_string();
+    let err = dir.load_card().unwrap_err().to_string();
     assert!(err.contains("model.json"), "{err}");
 }

@@ -37,7 +37,7 @@ fn missing_fields_take_defaults() {
     let config =
         TrainingConfig::from_json(r#"{"epochs": 3, "optimizer": {"learning_rate": 0.5}}"#).unwrap();
     assert_eq!(config.epochs, 3);
-    assert_eq!(config.optimizer.learning_rate, 0.5);
+    assert_eq!(config.optimizer.learning_rate(), 0.5);
     assert_eq!(config.batch_size, TrainingConfig::default().batch_size);
     assert_eq!(
         TrainingConfig::from_json("{}").unwrap(),
@@ -49,21 +49,17 @@ fn missing_fields_take_defaults() {
 #[test]
 fn a_partial_block_takes_the_documented_defaults() {
     let defaults = TrainingConfig::default();
-    let config = TrainingConfig::from_json(r#"{"optimizer": {"learning_rate": 0.5}}"#).unwrap();
-    assert_eq!(config.optimizer.momentum, 0.9);
-    assert_eq!(config.optimizer.weight_decay, 1e-5);
+    let mut config = TrainingConfig::from_json(r#"{"optimizer": {"learning_rate": 0.5}}"#).unwrap();
+    assert_eq!(sgd(&mut config).momentum, 0.9);
+    assert_eq!(config.optimizer.weight_decay(), 1e-5);
     assert_eq!(
         TrainingConfig::from_json(r#"{"optimizer": {}}"#)
             .unwrap()
             .optimizer,
         defaults.optimizer
     );
-    assert_eq!(defaults.optimizer.learning_rate, 0.2);
+    assert_eq!(defaults.optimizer.learning_rate(), 0.2);
     for (json, expected) in [
-        (
-            r#"{"model": {}}"#,
-            TrainingConfig::from_json(r#"{"model": {"bias": true}}"#),
-        ),
         (r#"{"validation": {}}"#, TrainingConfig::from_json("{}")),
         (
             r#"{"lr_schedule": {"type": "cosine"}}"#,
@@ -77,65 +73,79 @@ fn a_partial_block_takes_the_documented_defaults() {
         );
     }
     // Each nested default is the top-level one.
-    assert_eq!(defaults.optimizer, learner::SgdSettings::default());
-    assert_eq!(defaults.lr_schedule, LrSchedule::default());
-    // The model block is the model crate's own config, its sizes left to the data.
     assert_eq!(
-        defaults.model,
-        model::LogisticRegressionConfig::new()
-            .with_input_size(0)
-            .with_num_classes(0)
+        defaults.optimizer,
+        learner::Optimizer::Sgd(learner::SgdSettings::default())
     );
+    assert_eq!(defaults.lr_schedule, LrSchedule::default());
+    // The model block is left to the model's builder (the zoo's default: a logistic
+    // regression).
+    assert_eq!(defaults.model, serde_json::json!({}));
 }
 
-/// The `model` block is `LogisticRegressionConfig`, read as a partial object: unknown fields are
-/// errors, sizes left out come from the data and are not written back; a size that disagrees
-/// with the task or the data is named.
+/// The `model` block is read by whatever builds the model (the zoo, through the trainer); the
+/// learner only keeps it, as an object, lists and all.
 #[test]
-fn the_model_block_is_the_model_crates_config() {
-    let config = TrainingConfig::from_json(r#"{"model": {"head": "OneVsRest"}}"#).unwrap();
-    assert_eq!(config.model.head, model::Head::OneVsRest);
-    assert!(config.model.bias);
-    let json = config.to_json();
-    assert!(
-        !json.contains("input_size") && !json.contains("num_classes"),
-        "{json}"
+fn the_model_block_is_kept_for_the_models_builder() {
+    let json = r#"{"model": {"kind": "mlp", "hidden": [256, 128]}}"#;
+    let config = TrainingConfig::from_json(json).unwrap();
+    assert_eq!(config.model["hidden"], serde_json::json!([256, 128]));
+    assert_eq!(
+        TrainingConfig::from_json(&config.to_json()).unwrap(),
+        config
     );
-    assert_eq!(TrainingConfig::from_json(&json).unwrap(), config);
-
-    let err = TrainingConfig::from_json(r#"{"model": {"heads": "Softmax"}}"#)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("unknown field `heads`") && err.contains("head"),
-        "{err}"
-    );
-
-    let valid = config.clone().validate().unwrap();
-    let resolved = valid.model_config(784, 10).unwrap();
-    assert_eq!((resolved.input_size, resolved.num_classes), (784, 10));
-
-    let sized =
-        TrainingConfig::from_json(r#"{"model": {"input_size": 784, "num_classes": 10}}"#).unwrap();
-    assert!(sized.to_json().contains("\"num_classes\": 10"));
-    let valid = sized.clone().validate().unwrap();
-    let err = valid.model_config(1024, 10).unwrap_err().to_string();
-    assert!(
-        err.contains("model.input_size") && err.contains("1024"),
-        "{err}"
-    );
-
-    let pair =
-        r#"{"task": {"type": "pair", "positive": 3, "negative": 8}, "model": {"num_classes": 10}}"#;
-    let err = TrainingConfig::from_json(pair)
+    let err = TrainingConfig::from_json(r#"{"model": "mlp"}"#)
         .unwrap()
         .validate()
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("model.num_classes") && err.contains("2 classes"),
-        "{err}"
+    assert!(err.contains("`model`") && err.contains("a string"), "{err}");
+}
+
+/// The dataset block: a name, or the format, folder, size and normalisation, each checked.
+#[test]
+fn the_dataset_block_names_the_data_and_is_checked() {
+    let named = TrainingConfig::from_json(r#"{"dataset": "fashion-mnist"}"#).unwrap();
+    assert_eq!(named.dataset, data::DatasetSpec::fashion_mnist());
+    assert!(named.to_json().contains("\"dataset\": \"fashion-mnist\""));
+    let block = r#"{"dataset": {"format": "image-folder", "path": "photos",
+        "image_size": [32, 32], "normalize": {"mean": [0.5], "std": [0.25]},
+        "augment": {"crop_padding": 4, "horizontal_flip": true}}}"#;
+    let config = TrainingConfig::from_json(block).unwrap();
+    assert_eq!(config.dataset.format, data::Format::ImageFolder);
+    assert_eq!(config.dataset.image_size, Some([32, 32]));
+    assert_eq!(
+        TrainingConfig::from_json(&config.to_json()).unwrap(),
+        config
     );
+    config.validate().unwrap();
+    for (json, field) in [
+        (
+            r#"{"dataset": {"image_size": [0, 32]}}"#,
+            "dataset.image_size",
+        ),
+        (r#"{"dataset": {"channels": 2}}"#, "dataset.channels"),
+        (
+            r#"{"dataset": {"normalize": {"mean": [0.5], "std": [0]}}}"#,
+            "dataset.normalize.std",
+        ),
+        (r#"{"dataset": {"name": "cifar"}}"#, "dataset.name"),
+        (r#"{"dataset": {"classes": ["a"]}}"#, "dataset.classes"),
+    ] {
+        let err = TrainingConfig::from_json(json)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field), "{json}: {err}");
+    }
+    for json in [
+        r#"{"dataset": "cifar"}"#,
+        r#"{"dataset": {"format": "png"}}"#,
+        r#"{"dataset": {"paths": "x"}}"#,
+    ] {
+        assert!(TrainingConfig::from_json(json).is_err(), "{json}");
+    }
 }
 
 #[test]
@@ -148,7 +158,10 @@ fn only_a_json_object_without_arrays_is_a_config() {
             r#"{"optimizer": [0.1, 0.9, 0, false, 0]}"#,
             "`optimizer` is an array",
         ),
-        (r#"{"model": {"bias": [true]}}"#, "`model.bias` is an array"),
+        (
+            r#"{"validation": {"size": [3]}}"#,
+            "`validation.size` is an array",
+        ),
     ] {
         let err = TrainingConfig::from_json(json).unwrap_err().to_string();
         assert!(err.contains(expected), "{json}: {err}");
@@ -236,32 +249,49 @@ fn out_of_range_values_are_rejected_before_any_work() {
         invalid_field(config)
     };
     assert_eq!(
-        with(|c| c.optimizer.learning_rate = 0.0),
+        with(|c| c.optimizer.set_learning_rate(0.0)),
         "optimizer.learning_rate"
     );
     assert_eq!(
-        with(|c| c.optimizer.learning_rate = -0.1),
+        with(|c| c.optimizer.set_learning_rate(-0.1)),
         "optimizer.learning_rate"
     );
     assert_eq!(
-        with(|c| c.optimizer.learning_rate = f64::NAN),
+        with(|c| c.optimizer.set_learning_rate(f64::NAN)),
         "optimizer.learning_rate"
     );
     assert_eq!(
-        with(|c| c.optimizer.learning_rate = f64::INFINITY),
+        with(|c| c.optimizer.set_learning_rate(f64::INFINITY)),
         "optimizer.learning_rate"
     );
-    assert_eq!(with(|c| c.optimizer.momentum = 1.0), "optimizer.momentum");
-    assert_eq!(with(|c| c.optimizer.momentum = -0.5), "optimizer.momentum");
-    assert_eq!(with(|c| c.optimizer.dampening = 2.0), "optimizer.dampening");
     assert_eq!(
-        with(|c| c.optimizer.weight_decay = -1.0),
+        with(|c| {
+            sgd(c).momentum = 1.0;
+        }),
+        "optimizer.momentum"
+    );
+    assert_eq!(
+        with(|c| {
+            sgd(c).momentum = -0.5;
+        }),
+        "optimizer.momentum"
+    );
+    assert_eq!(
+        with(|c| {
+            sgd(c).dampening = 2.0;
+        }),
+        "optimizer.dampening"
+    );
+    assert_eq!(
+        with(|c| {
+            sgd(c).weight_decay = -1.0;
+        }),
         "optimizer.weight_decay"
     );
     assert_eq!(
         with(|c| {
-            c.optimizer.momentum = 0.0;
-            c.optimizer.nesterov = true;
+            sgd(c).momentum = 0.0;
+            sgd(c).nesterov = true;
         }),
         "optimizer.nesterov"
     );
@@ -272,7 +302,8 @@ fn out_of_range_values_are_rejected_before_any_work() {
         with(|c| c.iterations_per_epoch = Some(0)),
         "iterations_per_epoch"
     );
-    assert_eq!(with(|c| c.validation.size = 0), "validation.size");
+    assert_eq!(with(|c| c.validation.size = Some(0)), "validation.size");
+    assert_eq!(with(|c| c.keep_checkpoints = 0), "keep_checkpoints");
     assert_eq!(
         with(|c| c.lr_schedule = LrSchedule::Cosine { min_lr: 1.0 }),
         "lr_schedule.min_lr"
@@ -292,7 +323,10 @@ fn out_of_range_values_are_rejected_before_any_work() {
         "lr_schedule.gamma"
     );
     assert_eq!(
-        with(|c| c.early_stopping = Some(learner::EarlyStopping { patience: 0 })),
+        with(|c| c.early_stopping = Some(learner::EarlyStopping {
+            patience: 0,
+            min_delta: 0.0
+        })),
         "early_stopping.patience"
     );
     let message = {
@@ -313,24 +347,28 @@ fn values_beyond_32_bit_floats_and_huge_counts_are_rejected_by_name() {
         invalid_field(config)
     };
     assert_eq!(
-        with(|c| c.optimizer.weight_decay = 1e39),
+        with(|c| {
+            sgd(c).weight_decay = 1e39;
+        }),
         "optimizer.weight_decay"
     );
     assert_eq!(
-        with(|c| c.optimizer.weight_decay = 1e-50),
+        with(|c| {
+            sgd(c).weight_decay = 1e-50;
+        }),
         "optimizer.weight_decay"
     );
     assert_eq!(
         with(|c| {
             c.lr_schedule = LrSchedule::Constant;
-            c.optimizer.learning_rate = 1e39;
+            c.optimizer.set_learning_rate(1e39);
         }),
         "optimizer.learning_rate"
     );
     assert_eq!(
         with(|c| {
             c.lr_schedule = LrSchedule::Constant;
-            c.optimizer.learning_rate = 1e-46;
+            c.optimizer.set_learning_rate(1e-46);
         }),
         "optimizer.learning_rate"
     );
@@ -349,7 +387,7 @@ fn values_beyond_32_bit_floats_and_huge_counts_are_rejected_by_name() {
     assert_eq!(with(|c| c.batch_size = usize::MAX), "batch_size");
     let message = {
         let mut config = TrainingConfig::default();
-        config.optimizer.weight_decay = 1e39;
+        sgd(&mut config).weight_decay = 1e39;
         config.validate().unwrap_err().to_string()
     };
     assert!(message.contains("32-bit"), "{message}");
@@ -374,7 +412,7 @@ fn schedulers_follow_the_schedule() {
         epochs: 2,
         ..TrainingConfig::default()
     };
-    config.optimizer.learning_rate = 0.5;
+    config.optimizer.set_learning_rate(0.5);
     let rates = |schedule: LrSchedule| {
         let mut config = config.clone();
         config.lr_schedule = schedule;
@@ -406,20 +444,30 @@ fn schedulers_follow_the_schedule() {
 }
 
 #[test]
-fn tasks_and_heads_are_checked_together() {
+fn tasks_are_checked() {
     use data::Task;
-    use model::Head;
-    let mut config = TrainingConfig::default();
-    config.model.head = Head::Binary;
-    assert_eq!(invalid_field(config.clone()), "model.head");
-    config.task = Task::Pair {
-        positive: 3,
-        negative: 8,
+    let mut config = TrainingConfig {
+        task: Task::Pair {
+            positive: 3,
+            negative: 8,
+        },
+        ..TrainingConfig::default()
     };
     assert!(config.clone().validate().is_ok());
-    config.task = Task::AgainstRest { positive: 12 };
+    config.task = Task::Pair {
+        positive: 3,
+        negative: 3,
+    };
     assert_eq!(invalid_field(config), "task");
 
     let unknown = r#"{"task": {"type": "pairs", "positive": 3, "negative": 8}}"#;
     assert!(TrainingConfig::from_json(unknown).is_err());
+}
+
+/// The SGD settings of a config (the default optimizer).
+fn sgd(config: &mut TrainingConfig) -> &mut learner::SgdSettings {
+    match &mut config.optimizer {
+        learner::Optimizer::Sgd(settings) => settings,
+        other => panic!("not SGD: {other:?}"),
+    }
 }

@@ -1,10 +1,14 @@
-//! Multinomial logistic regression as a reusable [Burn](https://burn.dev) module.
+//! The workspace's models as reusable [Burn](https://burn.dev) modules, and the contract every
+//! image classifier implements to be trained by its learner and opened by its tools.
 //!
-//! One [`burn::nn::Linear`] layer maps a flattened image to one logit per class; softmax
-//! turns the logits into class probabilities. This crate depends on `burn` alone, so any Burn
-//! application can use the model, train it with its own loop, load weights saved by this
-//! workspace's trainer (`model.bpk` plus the `model.json` config next to it), or exchange
-//! weights with PyTorch's `nn.Linear` as safetensors.
+//! - [`ImageClassifier`]: what a model implements (one method, `logits`, from
+//!   `[batch, channels, height, width]` images); [`DataShape`]: what the data tells a model.
+//! - The zoo: [`LogisticRegression`] (with its binary and one-vs-rest heads, and PyTorch
+//!   safetensors exchange), [`Mlp`], [`Cnn`]; [`zoo::ModelConfig`] names one in a config, and
+//!   [`zoo::load_run`] opens the model of any run that trained one.
+//!
+//! This crate depends on `burn` alone, so any Burn application can use the models, train them
+//! with its own loop, or load weights a run saved (`model.bpk`, described by `model.json`).
 //!
 //! ```
 //! use burn::prelude::*;
@@ -23,10 +27,16 @@
 //! ```
 #![warn(missing_docs)]
 
+mod classifier;
+mod cnn;
 mod logistic;
-mod pytorch;
+mod mlp;
+pub mod zoo;
 
+pub use classifier::{ArtifactContext, Classify, DataShape, ExtraArtifact, ImageClassifier};
+pub use cnn::{Cnn, CnnConfig};
 pub use logistic::{
     Head, LogisticRegression, LogisticRegressionConfig, ModelConfigError, ModelLoadError,
+    ModelSaveError,
 };
-pub use pytorch::ModelSaveError;
+pub use mlp::{Activation, Mlp, MlpConfig};

@@ -9,9 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 
-use crate::output::say;
 use clap::Args;
-use data::Mnist;
+use data::{ImageData, LoadOptions};
+use learner::cli::output::say;
 use learner::{BackendKind, ProgressMode, TrainOptions, TrainingConfig, evaluate};
 use serde::{Deserialize, Serialize};
 
@@ -179,12 +179,24 @@ fn bench_config(args: &BenchArgs) -> Result<learner::ValidConfig> {
 /// Trains with the config on `backend` in this process and measures it.
 fn measure(backend: BackendKind, args: &BenchArgs) -> Result<BenchResult> {
     let config = bench_config(args)?;
-    let data = Mnist::load(config.dataset, args.data_dir.as_deref(), config.validation)?;
+    let options = LoadOptions {
+        data_dir: args.data_dir.as_deref(),
+        split: config.validation,
+        progress: None,
+    };
+    let data = ImageData::load(&config.dataset, options)?.with_task(config.task)?;
     let artifacts = tempfile::tempdir().context("cannot create a temporary folder")?;
     let options = TrainOptions::new(artifacts.path())
         .with_backend(Some(backend))
         .with_progress(ProgressMode::Quiet);
-    let report = learner::train(&config, &data, &options)?;
+    let shape = learner::run::card::data_shape(&data);
+    let logistic = model::zoo::LogisticSettings::default().for_data(&shape)?;
+    let report = learner::train_model(
+        |device: &burn::prelude::Device, _: &model::DataShape| logistic.init(device),
+        &config,
+        &data,
+        &options,
+    )?;
     let summary = &report.summary;
 
     let cumulative: Vec<f64> = summary
@@ -211,7 +223,14 @@ fn measure(backend: BackendKind, args: &BenchArgs) -> Result<BenchResult> {
     let mut timings = Vec::with_capacity(EVAL_REPEATS);
     for _ in 0..EVAL_REPEATS {
         let start = Instant::now();
-        let evaluation = evaluate(&model, &data.test, config.eval_batch_size, &device)?;
+        let batcher = config.dataset.eval_batcher(shape.channels);
+        let evaluation = evaluate(
+            &model,
+            &data.test,
+            config.eval_batch_size,
+            &batcher,
+            &device,
+        )?;
         timings.push(start.elapsed().as_secs_f64());
         anyhow::ensure!(
             evaluation.count == data.test.len(),

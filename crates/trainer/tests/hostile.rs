@@ -5,40 +5,19 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json, mkfifo, on_flex, run, train_plain, trainer};
+use common::{config, json, mkfifo, no_panic, on_flex, run, short_run_with, train_plain, trainer};
 use integration_tests::mnist_dir;
-
-/// A config file in `dir` holding `text`.
-fn config(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// A short run (1 epoch of 100 iterations) for the tests that need one.
 const SHORT: &str = r#"{"epochs": 1, "iterations_per_epoch": 100}"#;
 
-fn no_panic(stderr: &str) {
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("PANIC"),
-        "{stderr}"
-    );
-}
-
 /// Trains the short run into `artifacts`; panics unless it succeeds.
 fn short_run(mnist: &Path, artifacts: &Path) {
-    let dir = artifacts.parent().unwrap();
-    let config = config(dir, "short.json", SHORT);
-    let (output, stdout, stderr) =
-        run(
-            train_plain(mnist, artifacts, &["--config", config.to_str().unwrap()])
-                .arg("--overwrite"),
-        );
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    short_run_with(mnist, artifacts, SHORT);
 }
 
 /// 1. `--overwrite` removes what the run wrote and nothing else, and a folder that no run of
@@ -536,7 +515,7 @@ fn a_signal_after_the_training_loop_stops_the_final_writes() {
             let mut seen = Vec::new();
             for line in std::io::BufReader::new(stdout).lines() {
                 let line = line.unwrap();
-                let done = line.starts_with("evaluating the checkpoints");
+                let done = line.starts_with("evaluating the model");
                 seen.push(line);
                 if done {
                     break;
@@ -547,7 +526,7 @@ fn a_signal_after_the_training_loop_stops_the_final_writes() {
         let seen = lines.join().unwrap();
         assert!(
             seen.last()
-                .is_some_and(|line| line.starts_with("evaluating the checkpoints")),
+                .is_some_and(|line| line.starts_with("evaluating the model")),
             "{seen:?}"
         );
         // Two signals a few milliseconds apart: the second comes while the first is still
@@ -647,8 +626,11 @@ fn an_edited_config_is_named_when_resuming() {
         std::fs::write(artifacts.join("config.json"), edited.to_string()).unwrap();
         let (output, _, stderr) = run(&mut train_plain(&mnist, &artifacts, &["--resume"]));
         assert_eq!(output.status.code(), Some(1), "{field}: {stderr}");
+        // The model is checked against the run's card (model.json), the rest against the
+        // config its checkpoints were made with.
         assert!(
-            stderr.contains("was changed since the run's checkpoints were made")
+            (stderr.contains("was changed since the run's checkpoints were made")
+                || stderr.contains("records the run's model, and this resume differs"))
                 && stderr.contains(field),
             "{field}: {stderr}"
         );
@@ -703,12 +685,7 @@ fn predict_saves_every_input_replaces_nothing_and_reads_transparent_drawings() {
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("run");
     short_run(&mnist, &artifacts);
-    let data = data::Mnist::load(
-        data::DatasetKind::Mnist,
-        Some(&mnist),
-        data::SplitConfig::default(),
-    )
-    .unwrap();
+    let data = integration_tests::load_mnist(&mnist);
     // The same test digit as a drawing app saves it: black ink, transparent background.
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     std::fs::create_dir_all(&a).unwrap();
@@ -742,17 +719,26 @@ fn predict_saves_every_input_replaces_nothing_and_reads_transparent_drawings() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     saved.sort();
-    assert_eq!(saved, ["digit-2.mnist.png", "digit.mnist.png"]);
-    let before = std::fs::read(inputs.join("digit.mnist.png")).unwrap();
-    std::fs::write(inputs.join("digit.mnist.png"), b"mine").unwrap();
-    let (output, _, stderr) = predict();
+    assert_eq!(saved, ["digit-2.input.png", "digit.input.png"]);
+    let before = std::fs::read(inputs.join("digit.input.png")).unwrap();
+    std::fs::write(inputs.join("digit.input.png"), b"mine").unwrap();
+    let (output, stdout, stderr) = predict();
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("already exists and is not replaced"),
         "{stderr}"
     );
+    // The picture that could not be saved is classified all the same.
     assert_eq!(
-        std::fs::read(inputs.join("digit.mnist.png")).unwrap(),
+        stdout
+            .lines()
+            .filter(|line| line.contains(&format!(": {label} (")))
+            .count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read(inputs.join("digit.input.png")).unwrap(),
         b"mine"
     );
     assert!(!before.is_empty());

@@ -257,7 +257,10 @@ fn runs_lists_every_run_damaged_ones_too() {
     std::fs::write(damaged.join("summary.json"), "{\"dataset\": \"mni").unwrap();
     let unfinished = dir.path().join("nested/d-unfinished");
     std::fs::create_dir_all(&unfinished).unwrap();
-    std::fs::copy(damaged.join("config.json"), unfinished.join("config.json")).unwrap();
+    // As a run killed before its first checkpoint leaves it: its manifest and config.
+    for name in ["config.json", "manifest.jsonl"] {
+        std::fs::copy(damaged.join(name), unfinished.join(name)).unwrap();
+    }
     // A folder made by import-pytorch: no training, so no summary.
     let (output, _, stderr) = run(trainer()
         .args(["import-pytorch", "--backend", "flex", "--weights"])

@@ -1,7 +1,9 @@
-//! `classify`: a separate Burn application that reuses the workspace's `model` crate.
+//! `classify`: a separate Burn application that reuses the workspace's `model` and `data`
+//! crates, without the learner.
 //!
-//! It loads the model the trainer saved (`model.json` + `model.bpk`) and classifies pictures of
-//! digits. This is the pattern any Burn app copies to use the trained model:
+//! It opens the model of any run of the zoo (`model.json` + `model.bpk`: a logistic regression,
+//! an MLP or a CNN) and classifies pictures, each turned into the model's input as the run
+//! recorded. This is the pattern any Burn app copies to use a trained model:
 //!
 //! ```text
 //! cargo run --release -p classify -- --artifacts artifacts/default digit.png more/*.jpg
@@ -10,12 +12,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use burn::config::Config;
 use burn::prelude::*;
 use clap::Parser;
-use model::LogisticRegressionConfig;
+use data::picture::{Fit, fit_picture, load_picture};
+use data::{ImageBatcher, ImageShape};
 
-/// Classify pictures of digits (PNG, JPEG, ...; any size) with a model trained by `trainer`.
+/// Classify pictures (PNG, JPEG, ...; any size) with a model trained by `trainer`.
 #[derive(Debug, Parser)]
 struct Args {
     /// Artifacts folder of a trained model: it holds model.json and model.bpk.
@@ -30,23 +32,42 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let device = Device::flex();
 
-    // The ten lines other apps copy: config, weights, picture, probabilities.
-    let config = LogisticRegressionConfig::load(args.artifacts.join("model.json"))
-        .with_context(|| format!("reading {}/model.json", args.artifacts.display()))?;
-    let model = config.load_weights(args.artifacts.join("model.bpk"), &device)?;
+    // The lines other apps copy: open the run, turn each picture into the model's input.
+    let run = model::zoo::load_run(&args.artifacts, &device)?;
+    let input = run.card.input;
+    let shape = ImageShape::new(input.channels, input.height, input.width);
+    let fit = match run.card.preprocess.fit {
+        model::zoo::Fit::Digit => Fit::Digit, // light digit on black, centred, as MNIST's
+        model::zoo::Fit::Resize => Fit::Resize,
+    };
+    let normalize = run
+        .card
+        .preprocess
+        .normalize
+        .as_ref()
+        .map(|n| data::Normalize {
+            mean: n.mean.clone(),
+            std: n.std.clone(),
+        });
+    let batcher = ImageBatcher::new().normalized(normalize.as_ref(), shape.channels);
     for path in &args.images {
-        let pixels = data::digit::load_digit(path, 28, 28)?; // light digit on black, centred
-        let x: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
-        let image = Tensor::<2>::from_data(TensorData::new(x, [1, config.input_size]), &device);
-        let probabilities = (model.probabilities(image).into_data())
+        let pixels = fit_picture(&load_picture(path)?, shape, fit, path)?;
+        let images = batcher.from_images([(pixels.as_slice(), 0)].into_iter(), shape, &device);
+        let probabilities = (run.model.probabilities(run.model.logits(images.images)))
+            .into_data()
             .try_to_vec::<f32>()
             .map_err(|err| anyhow::anyhow!("reading the probabilities: {err:?}"))?;
-        let (digit, p) = probabilities
+        let (class, p) = probabilities
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .context("the model has no classes")?;
-        println!("{}: {digit} ({:.1} %)", path.display(), 100.0 * p);
+        println!(
+            "{}: {} ({:.1} %)",
+            path.display(),
+            run.card.classes[class],
+            100.0 * p
+        );
     }
     Ok(())
 }

@@ -3,8 +3,7 @@
 
 use std::process::Command;
 
-use data::{DatasetKind, Mnist, SplitConfig};
-use integration_tests::mnist_dir;
+use integration_tests::{load_mnist, mnist_dir, train};
 use learner::{BackendKind, ProgressMode, TrainOptions, TrainingConfig};
 
 #[test]
@@ -12,7 +11,7 @@ fn classifies_pictures_with_a_trained_model() {
     let Some(mnist_dir) = mnist_dir("classifies_pictures_with_a_trained_model") else {
         return;
     };
-    let data = Mnist::load(DatasetKind::Mnist, Some(&mnist_dir), SplitConfig::default()).unwrap();
+    let data = load_mnist(&mnist_dir);
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("run");
     let config = TrainingConfig {
@@ -21,7 +20,7 @@ fn classifies_pictures_with_a_trained_model() {
     }
     .validate()
     .unwrap();
-    learner::train(
+    train(
         &config,
         &data,
         &TrainOptions {
@@ -31,6 +30,8 @@ fn classifies_pictures_with_a_trained_model() {
             resume: false,
             overwrite: false,
             progress: ProgressMode::Quiet,
+            limit_batches: None,
+            max_steps: None,
         },
     )
     .unwrap();

@@ -7,11 +7,11 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::Semaphore;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::classifier::{Classifier, MAX_SIDE, Refusal};
 
@@ -28,8 +28,10 @@ struct AppState {
 }
 
 /// The server's routes and limits. A request not read and answered within `timeout` gets 408
-/// (a client sending its body byte by byte holds nothing but its own connection meanwhile).
-pub fn router(classifier: Arc<Classifier>, timeout: Duration) -> Router {
+/// (a client sending its body byte by byte holds nothing but its own connection meanwhile); a
+/// request addressed to another host than this server's loopback `port` gets 421 (see
+/// [`check_host`]).
+pub fn router(classifier: Arc<Classifier>, timeout: Duration, port: u16) -> Router {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let state = AppState {
         classifier,
@@ -40,12 +42,61 @@ pub fn router(classifier: Arc<Classifier>, timeout: Duration) -> Router {
         .route("/api/model", get(model_info))
         .route("/api/predict", post(predict))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(TimeoutLayer::with_status_code(
+        .layer(middleware::from_fn(move |request, next| {
+            within(timeout, request, next)
+        }))
+        .layer(middleware::from_fn(move |request, next| {
+            check_host(port, request, next)
+        }))
+}
+
+/// Answers 408, with a body that says why, when `request` is not read and answered within
+/// `timeout`.
+async fn within(timeout: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error(
             StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
+            &format!(
+                "the request was not received and answered within {} s (--timeout)",
+                timeout.as_secs()
+            ),
+        ),
+    }
+}
+
+/// Refuses a request whose `Host` is not this server's own loopback address (`127.0.0.1`,
+/// `localhost` or `[::1]`, with its port): a web page of another site that makes the browser
+/// resolve its own name to 127.0.0.1 (DNS rebinding) could otherwise read `/api/model`.
+async fn check_host(port: u16, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let ours = ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host.eq_ignore_ascii_case(&format!("{name}:{port}")));
+    if ours {
+        return next.run(request).await;
+    }
+    error(
+        StatusCode::MISDIRECTED_REQUEST,
+        &format!(
+            "this server answers requests addressed to 127.0.0.1:{port} or localhost:{port}, \
+             not to {host:?}: open http://127.0.0.1:{port}/"
+        ),
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed: the server answers GET /, GET /api/model and POST /api/predict",
+    )
 }
 
 /// The drawing page: HTML and plain JavaScript, embedded in the binary.
@@ -105,16 +156,21 @@ async fn read_png(request: Request) -> Result<Bytes, Response> {
             ),
         ));
     }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY as u64) {
+        return Err(too_large());
+    }
     let body = axum::body::to_bytes(request.into_body(), MAX_BODY)
         .await
         .map_err(|err| {
             let too_large = std::error::Error::source(&err)
                 .is_some_and(|source| source.to_string().contains("length limit"));
             if too_large {
-                error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("the body is over {MAX_BODY} bytes; a drawing's PNG is a few KiB"),
-                )
+                self::too_large()
             } else {
                 error(
                     StatusCode::BAD_REQUEST,
@@ -129,6 +185,13 @@ async fn read_png(request: Request) -> Result<Bytes, Response> {
         ));
     }
     Ok(body)
+}
+
+fn too_large() -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is over {MAX_BODY} bytes; a drawing's PNG is a few KiB"),
+    )
 }
 
 fn refused(refusal: Refusal) -> Response {

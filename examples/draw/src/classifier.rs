@@ -1,15 +1,15 @@
-//! The trained model behind the page: loaded from an artifacts folder with the `model` crate,
-//! and a drawing turned into class probabilities with the `data` crate's MNIST-style
-//! preprocessing.
+//! The trained model behind the page: any zoo run, opened with the `model` crate's loader, and a
+//! drawing turned into class probabilities with the `data` crate's preprocessing, as the run
+//! recorded it (an MNIST-style digit for a model of MNIST-like data).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
-use burn::config::Config;
 use burn::prelude::*;
-use data::{DataError, DatasetKind, Task};
-use model::{LogisticRegression, LogisticRegressionConfig};
+use data::picture::{Fit, fit_picture};
+use data::{DataError, ImageBatcher, ImageShape};
+use model::Classify;
 use serde::Serialize;
 
 /// Largest picture side the server decodes, in pixels: a drawing is a few hundred pixels, and
@@ -21,14 +21,18 @@ pub const MAX_SIDE: u32 = 2048;
 pub struct ModelInfo {
     /// The artifacts folder it was loaded from.
     pub artifacts: PathBuf,
-    /// `mnist` or `fashion-mnist`.
+    /// The data it was trained on (`mnist`, `fashion-mnist`, a folder's name).
     pub dataset: String,
-    /// `softmax`, `one-vs-rest` or `binary`.
-    pub head: &'static str,
+    /// The model, in words (`logistic regression (softmax head)`, `CNN conv 16-32 (3x3), ...`).
+    pub model: String,
+    /// Its zoo kind: `logistic`, `mlp` or `cnn`.
+    pub kind: String,
     /// The classes, in the order of the probabilities.
     pub class_names: Vec<String>,
     /// Pixels the model reads, as rows and columns.
     pub input: [usize; 2],
+    /// Colour channels the model reads (1 grey, 3 RGB).
+    pub channels: usize,
     /// Test accuracy from the run's `summary.json`, in `[0, 1]` (absent for a run without one).
     pub test_accuracy: Option<f64>,
     /// Epochs the run trained.
@@ -44,7 +48,7 @@ pub struct Prediction {
     pub label: String,
     /// One probability per class (softmax; one sigmoid per class for a one-vs-rest model).
     pub probabilities: Vec<f32>,
-    /// The 28x28 picture the model saw, row by row, 0 (black) to 255 (white).
+    /// The picture the model saw, `[channels, height, width]`, 0 (black) to 255 (white).
     pub input: Vec<u8>,
 }
 
@@ -64,83 +68,90 @@ pub enum Refusal {
 /// The model and what it needs to classify a drawing.
 #[derive(Debug)]
 pub struct Classifier {
-    // Burn modules are `Send` but not `Sync`: one inference at a time, each a few microseconds.
-    model: Mutex<LogisticRegression>,
+    // Burn modules are `Send` but not `Sync`: one inference at a time, each a few milliseconds.
+    model: Mutex<Box<dyn Classify>>,
     device: Device,
+    shape: ImageShape,
+    fit: Fit,
+    batcher: ImageBatcher,
     /// What was loaded.
     pub info: ModelInfo,
 }
 
 impl Classifier {
-    /// Loads `model.json` and `model.bpk` of a run, with its classes from `config.json` and
-    /// its figures from `summary.json` when they are there.
+    /// Opens the model of any zoo run (`model.json` and `model.bpk`), with its figures from
+    /// `summary.json` when they are there.
     pub fn load(artifacts: &Path) -> Result<Self> {
         let device = Device::flex();
-        let config_path = artifacts.join("model.json");
-        if !config_path.is_file() {
+        if !artifacts.join("model.json").is_file() {
             bail!(
                 "{} not found: give --artifacts the folder of a run trained by `trainer` (it \
                  holds model.json and model.bpk)",
-                config_path.display()
+                artifacts.join("model.json").display()
             );
         }
-        let config = LogisticRegressionConfig::load(&config_path)
-            .with_context(|| format!("reading {}", config_path.display()))?;
-        config.validate()?;
-        let model = config.load_weights(artifacts.join("model.bpk"), &device)?;
-        let (dataset, task) = run_setup(artifacts)?;
-        let class_names = task.class_names(dataset);
-        if class_names.len() != config.num_classes {
-            bail!(
-                "{}: the model has {} classes but its config.json's task has {}; the folder \
-                 mixes two runs",
-                artifacts.display(),
-                config.num_classes,
-                class_names.len()
-            );
-        }
+        let run = model::zoo::load_run(artifacts, &device)
+            .with_context(|| format!("opening the run in {}", artifacts.display()))?;
+        let card = &run.card;
+        let input = card.input;
         let summary = read_json(&artifacts.join("summary.json")).ok();
         let info = ModelInfo {
             artifacts: artifacts.to_path_buf(),
-            dataset: dataset.to_string(),
-            head: config.head.name(),
-            class_names,
-            input: [28, 28],
+            dataset: summary
+                .as_ref()
+                .and_then(|s| s["dataset"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".to_string()),
+            model: card.describe.clone(),
+            kind: card.kind.clone(),
+            class_names: card.classes.clone(),
+            input: [input.height, input.width],
+            channels: input.channels,
             test_accuracy: summary.as_ref().and_then(|s| s["test_accuracy"].as_f64()),
             epochs: summary.as_ref().and_then(|s| s["epochs"].as_u64()),
         };
-        if config.input_size != 28 * 28 {
-            bail!(
-                "the model reads {} pixels; this page draws 28x28 digits",
-                config.input_size
-            );
-        }
+        let normalize = card.preprocess.normalize.as_ref().map(|n| data::Normalize {
+            mean: n.mean.clone(),
+            std: n.std.clone(),
+        });
         Ok(Self {
-            model: Mutex::new(model),
+            shape: ImageShape::new(input.channels, input.height, input.width),
+            fit: match card.preprocess.fit {
+                model::zoo::Fit::Digit => Fit::Digit,
+                model::zoo::Fit::Resize => Fit::Resize,
+            },
+            batcher: ImageBatcher::new().normalized(normalize.as_ref(), input.channels),
+            model: Mutex::new(run.model),
             device,
             info,
         })
     }
 
-    /// Classifies a picture (PNG bytes): MNIST-style preprocessing, then the model.
+    /// Classifies a picture (PNG bytes): the run's preprocessing, then the model.
     pub fn classify(&self, png: &[u8]) -> Result<Prediction, Refusal> {
         if let Some((width, height)) = png_size(png)
             && (width > MAX_SIDE || height > MAX_SIDE)
         {
             return Err(Refusal::TooLarge(width, height));
         }
-        let input = data::digit::digit_from_bytes(png, Path::new("the drawing"), 28, 28).map_err(
-            |err| match err {
-                DataError::BlankImage { .. } => Refusal::Blank,
-                DataError::ImageTooLarge { width, height, .. } => Refusal::TooLarge(width, height),
-                other => Refusal::NotAPicture(other.to_string()),
-            },
-        )?;
-        let pixels: Vec<f32> = input.iter().map(|&p| f32::from(p) / 255.0).collect();
-        let image = Tensor::<2>::from_data(TensorData::new(pixels, [1, 28 * 28]), &self.device);
+        let name = Path::new("the drawing");
+        let refusal = |err: DataError| match err {
+            DataError::BlankImage { .. } => Refusal::Blank,
+            DataError::ImageTooLarge { width, height, .. } => Refusal::TooLarge(width, height),
+            other => Refusal::NotAPicture(other.to_string()),
+        };
+        let picture = data::picture::decode_picture(png, name).map_err(refusal)?;
+        let input = fit_picture(&picture, self.shape, self.fit, name).map_err(refusal)?;
+        let images = self
+            .batcher
+            .from_images(
+                [(input.as_slice(), 0)].into_iter(),
+                self.shape,
+                &self.device,
+            )
+            .images;
         let model = self.model.lock().unwrap_or_else(|p| p.into_inner());
         let probabilities = model
-            .probabilities(image)
+            .probabilities(model.logits(images))
             .into_data()
             .try_to_vec::<f32>()
             .map_err(|err| Refusal::Internal(format!("{err:?}")))?;
@@ -161,29 +172,6 @@ impl Classifier {
             input,
         })
     }
-}
-
-/// The dataset and task of the run, from its `config.json` (MNIST, every class, without one).
-fn run_setup(artifacts: &Path) -> Result<(DatasetKind, Task)> {
-    let path = artifacts.join("config.json");
-    if !path.is_file() {
-        return Ok((DatasetKind::Mnist, Task::AllClasses));
-    }
-    let config = read_json(&path)?;
-    let field = |name: &str| config.get(name).cloned().unwrap_or(serde_json::Value::Null);
-    let dataset = match field("dataset") {
-        serde_json::Value::Null => DatasetKind::Mnist,
-        value => {
-            serde_json::from_value(value).with_context(|| format!("{}: dataset", path.display()))?
-        }
-    };
-    let task = match field("task") {
-        serde_json::Value::Null => Task::AllClasses,
-        value => {
-            serde_json::from_value(value).with_context(|| format!("{}: task", path.display()))?
-        }
-    };
-    Ok((dataset, task))
 }
 
 /// A small JSON file of the run (at most 1 MiB: a summary or a config is a few KiB).

@@ -23,7 +23,9 @@ fn the_api_classifies_mnist_digits_and_refuses_bad_requests() {
     assert_eq!(status, 200);
     let model: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(model["dataset"], "mnist");
-    assert_eq!(model["head"], "softmax");
+    assert_eq!(model["kind"], "logistic");
+    assert_eq!(model["model"], "logistic regression (softmax head)");
+    assert_eq!(model["input"], serde_json::json!([28, 28]));
     assert_eq!(model["class_names"].as_array().unwrap().len(), 10);
     assert!(model["test_accuracy"].as_f64().unwrap() > 0.9);
     let (status, page) = server.request("GET", "/", &[], b"");
@@ -69,7 +71,8 @@ fn the_api_classifies_mnist_digits_and_refuses_bad_requests() {
     let mut slow = TcpStream::connect(&server.address).unwrap();
     write!(
         slow,
-        "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5000\r\n\r\n\u{89}PNG"
+        "POST /api/predict HTTP/1.1\r\nHost: {}\r\nContent-Type: image/png\r\nContent-Length: 5000\r\n\r\n\u{89}PNG",
+        server.address
     )
     .unwrap();
     let started = Instant::now();
@@ -77,8 +80,13 @@ fn the_api_classifies_mnist_digits_and_refuses_bad_requests() {
     assert_eq!(status, 200, "served while a slow client waits");
     slow.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let (status, _) = read_response(&mut slow);
+    let (status, body) = read_response(&mut slow);
     assert_eq!(status, 408);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("--timeout"),
+        "{body}"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 
     assert!(server.alive(), "the server is still up");
@@ -116,4 +124,115 @@ fn bad_requests() -> Vec<(&'static str, &'static str, Vec<u8>, u16)> {
         ),
         ("no content type", "", blank, 415),
     ]
+}
+
+/// Issue 18: what a slow or hostile client does gets an answer with a body that says why, fast,
+/// and the server keeps serving: a method it does not answer, another host (DNS rebinding), a
+/// body announced as 10 GB, headers sent a line every second.
+#[test]
+fn hostile_requests_get_quick_answers_with_reasons() {
+    let Some(mnist) = mnist_dir("hostile_requests_get_quick_answers_with_reasons") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (artifacts, data) = trained_run(dir.path(), &mnist);
+    let server = Server::start(&artifacts, &["--timeout", "2"]);
+    let (status, body) = server.request("GET", "/api/predict", &[], b"");
+    assert_eq!(status, 405);
+    assert!(String::from_utf8_lossy(&body).contains("POST /api/predict"));
+
+    let raw = |head: String| {
+        let mut stream = TcpStream::connect(&server.address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        let started = Instant::now();
+        let (status, body) = read_response(&mut stream);
+        (
+            status,
+            String::from_utf8_lossy(&body).into_owned(),
+            started.elapsed(),
+        )
+    };
+    let (status, body, _) = raw(
+        "GET /api/model HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n".to_string(),
+    );
+    assert_eq!(status, 421, "{body}");
+    assert!(body.contains("127.0.0.1"), "{body}");
+    let (status, body, took) = raw(format!(
+        "POST /api/predict HTTP/1.1\r\nHost: {}\r\nContent-Type: image/png\r\n\
+         Content-Length: 10000000000\r\nConnection: close\r\n\r\n",
+        server.address
+    ));
+    assert_eq!(status, 413, "{body}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+
+    // Headers a line every second: the connection is closed once --timeout (2 s) is over,
+    // while another client is served.
+    let mut slow = TcpStream::connect(&server.address).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = Instant::now();
+    slow.write_all(b"GET /api/model HTTP/1.1\r\n").unwrap();
+    let mut closed = false;
+    for line in 0..20 {
+        std::thread::sleep(Duration::from_secs(1));
+        if slow
+            .write_all(format!("X-Slow-{line}: 1\r\n").as_bytes())
+            .is_err()
+        {
+            closed = true;
+            break;
+        }
+        let (status, _) = server.predict(&png(data.test.image(0), 28, 1));
+        assert_eq!(status, 200);
+    }
+    if !closed {
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut slow, &mut rest);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the slow client was held {:?}",
+        started.elapsed()
+    );
+}
+
+/// Issue 18: Ctrl-C or SIGTERM lets open requests finish for a grace period, then the server
+/// exits; a second signal exits at once.
+#[test]
+fn shutdown_waits_a_grace_period_and_a_second_signal_stops_at_once() {
+    let Some(mnist) = mnist_dir("shutdown_waits_a_grace_period") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (artifacts, _) = trained_run(dir.path(), &mnist);
+    for second_signal in [false, true] {
+        let mut server = Server::start(&artifacts, &["--timeout", "60"]);
+        // A client that sent half a request and waits.
+        let mut slow = TcpStream::connect(&server.address).unwrap();
+        write!(
+            slow,
+            "POST /api/predict HTTP/1.1\r\nHost: {}\r\nContent-Type: image/png\r\nContent-Length: 5000\r\n\r\nPNG",
+            server.address
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        server.signal("-TERM");
+        if second_signal {
+            std::thread::sleep(Duration::from_millis(300));
+            server.signal("-TERM");
+        }
+        let code = server.wait(Duration::from_secs(20));
+        let took = started.elapsed();
+        if second_signal {
+            assert_eq!(code, Some(143));
+            assert!(took < Duration::from_secs(3), "{took:?}");
+        } else {
+            assert_eq!(code, Some(0));
+            assert!(took < Duration::from_secs(10), "{took:?}");
+        }
+    }
 }

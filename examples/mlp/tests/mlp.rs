@@ -7,7 +7,7 @@ use integration_tests::mnist_dir;
 
 fn mlp(mnist: &Path, artifacts: &Path, extra: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(["--backend", "flex", "--progress", "plain", "--hidden", "64"])
+        .args(["--backend", "flex", "--progress", "plain"])
         .args(extra)
         .arg("--data-dir")
         .arg(mnist)
@@ -48,13 +48,14 @@ fn the_mlp_trains_and_resumes() {
     assert_eq!(second["epochs"], 2);
     assert_eq!(second["resumed_from_epoch"], 1);
     assert_eq!(second["history"].as_array().unwrap().len(), 2);
-    assert_eq!(second["model"], "MLP 784-64-10");
+    assert_eq!(second["model"], "my MLP 784-256-10");
     assert!(
         second["test_accuracy"].as_f64().unwrap() > first["test_accuracy"].as_f64().unwrap(),
         "{second}"
     );
     for name in [
         "model.bpk",
+        "model.json",
         "eval.json",
         "curves.png",
         "confusion.png",
@@ -62,12 +63,29 @@ fn the_mlp_trains_and_resumes() {
     ] {
         assert!(artifacts.join(name).is_file(), "{name} is missing");
     }
-    for name in ["weights.png", "model.safetensors", "model.json"] {
+    for name in ["weights.png", "model.safetensors"] {
         assert!(
             !artifacts.join(name).exists(),
             "{name} is the linear model's"
         );
     }
+    // The run records the model: its kind is the example's own type, not the zoo's.
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("model.json")).unwrap())
+            .unwrap();
+    assert_eq!(card["kind"], "mlp::Mlp");
+    // Its own binary evaluates and predicts with it; the trainer's zoo cannot, and says why.
+    let eval = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(["eval", "--backend", "flex", "--artifacts"])
+        .arg(&artifacts)
+        .output()
+        .unwrap();
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    assert!(String::from_utf8_lossy(&eval.stdout).contains("test accuracy"));
     // A finished run is not trained again by accident.
     let (ok, _, stderr) = mlp(&mnist, &artifacts, &["--epochs", "2"]);
     assert!(!ok && stderr.contains("--resume"), "{stderr}");

@@ -81,3 +81,32 @@ pub fn mkfifo(path: &Path) -> bool {
         .status()
         .is_ok_and(|status| status.success())
 }
+
+/// A config file in `dir` holding `text`.
+pub fn config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Neither a Rust panic nor Burn's panic banner in `stderr`.
+pub fn no_panic(stderr: &str) {
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("PANIC"),
+        "{stderr}"
+    );
+}
+
+/// Trains a short run (`config`, a JSON config) into `artifacts`, replacing an earlier one;
+/// panics unless it succeeds.
+pub fn short_run_with(mnist: &Path, artifacts: &Path, config_text: &str) {
+    let dir = artifacts.parent().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let short = config(dir, "short.json", config_text);
+    let (output, stdout, stderr) =
+        run(
+            train_plain(mnist, artifacts, &["--config", short.to_str().unwrap()])
+                .arg("--overwrite"),
+        );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+}

@@ -8,18 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use data::{DatasetKind, Mnist, SplitConfig};
+use data::ImageData;
 use learner::{BackendKind, ProgressMode, TrainOptions, TrainingConfig};
 
 /// A run trained with the default config, in `dir/run`.
-pub fn trained_run(dir: &Path, mnist: &Path) -> (PathBuf, Mnist) {
-    let data = Mnist::load(DatasetKind::Mnist, Some(mnist), SplitConfig::default()).unwrap();
+pub fn trained_run(dir: &Path, mnist: &Path) -> (PathBuf, ImageData) {
+    let data = integration_tests::load_mnist(mnist);
     let artifacts = dir.join("run");
     let config = TrainingConfig::default().validate().unwrap();
     let options = TrainOptions::new(&artifacts)
         .with_backend(Some(BackendKind::Flex))
         .with_progress(ProgressMode::Quiet);
-    learner::train(&config, &data, &options).unwrap();
+    integration_tests::train(&config, &data, &options).unwrap();
     (artifacts, data)
 }
 
@@ -65,6 +65,27 @@ impl Server {
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the server to exit; its exit code, `None` if it did not.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// One request: the status and the body.
