@@ -58,6 +58,14 @@ impl ImageData {
     /// data set known by name, where it is usually found), reads it, converts it to the spec's
     /// size and channels if asked, and splits off the validation set.
     pub fn load(spec: &DatasetSpec, options: LoadOptions<'_>) -> Result<Self, DataError> {
+        let resolved;
+        let spec = match options.data_dir.or(spec.path.as_deref()) {
+            Some(folder) => {
+                resolved = spec.clone().for_folder(folder);
+                &resolved
+            }
+            None => spec,
+        };
         spec.validate()
             .map_err(|(field, problem)| DataError::BadSpec { field, problem })?;
         let (format, folder, source) = locate(spec, options.data_dir)?;
@@ -70,7 +78,16 @@ impl ImageData {
                 test: test.shape(),
             });
         }
-        let (train, validation) = split_validation(&train, options.split)?;
+        // An image folder is read class by class, so its last images are all of its last
+        // class: without a seed, its validation images are drawn with seed 0 instead.
+        let split = match (format, options.split.seed) {
+            (Format::ImageFolder, None) => SplitConfig {
+                seed: Some(0),
+                ..options.split
+            },
+            _ => options.split,
+        };
+        let (train, validation) = split_validation(&train, split)?;
         let data = Self {
             name: spec.display_name(),
             format,

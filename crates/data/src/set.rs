@@ -251,8 +251,9 @@ pub struct SplitConfig {
     /// Number of training images held out for validation; `None` (the default): one sixth of
     /// them, at most 10,000 (MNIST's 60,000 give the usual 10,000).
     pub size: Option<usize>,
-    /// `None`: the validation set is the last `size` training images. `Some(seed)`: a random
-    /// subset, drawn reproducibly from the seed.
+    /// `None`: the validation set is the last `size` training images (for an image folder,
+    /// read class by class, a random subset drawn with seed 0). `Some(seed)`: a random subset,
+    /// drawn reproducibly from the seed.
     pub seed: Option<u64>,
 }
 

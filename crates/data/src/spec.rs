@@ -10,7 +10,7 @@
 //! ```
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -141,6 +141,35 @@ impl DatasetSpec {
         Self {
             path: Some(path.into()),
             ..Self::default()
+        }
+    }
+
+    /// The spec for the data in `folder`. One that only names a known IDX set (`"dataset":
+    /// "mnist"`, as the default config does) reads whatever the folder holds, under the folder's
+    /// name, when that is not IDX files: `--data-dir cifar-10-batches-bin/` or a folder of
+    /// pictures trains with the default config rather than being refused for lacking MNIST's
+    /// files. Any other spec, or a folder of IDX files, is kept as it is.
+    pub fn for_folder(self, folder: &Path) -> Self {
+        let bare = self.name.as_deref().is_some_and(|name| {
+            Self {
+                path: None,
+                ..self.clone()
+            } == Self::named(name)
+        });
+        if !bare {
+            return self;
+        }
+        let any_format = || Self {
+            path: self.path.clone(),
+            ..Self::default()
+        };
+        match crate::formats::detect(folder, "the data folder") {
+            Ok((Format::Idx, _)) => self,
+            Ok(_) => any_format(),
+            // Some of the IDX files: the IDX reader names those missing. None: the error
+            // lists every layout looked for.
+            Err(_) if crate::formats::idx_files::any_in(folder) => self,
+            Err(_) => any_format(),
         }
     }
 

@@ -282,3 +282,10 @@ fn reachable(host: &'static str, timeout: std::time::Duration) -> Result<(), Str
         .recv_timeout(timeout + timeout)
         .unwrap_or_else(|_| Err("timed out".to_string()))
 }
+
+/// Whether `folder` holds any of the four IDX files (raw or `.gz`).
+pub fn any_in(folder: &Path) -> bool {
+    [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS]
+        .iter()
+        .any(|name| folder.join(name).exists() || folder.join(format!("{name}.gz")).exists())
+}

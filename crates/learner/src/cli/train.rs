@@ -130,11 +130,8 @@ pub fn train(args: TrainArgs, source: &dyn ModelSource) -> Result<()> {
         .with_limit_batches(limit_batches)
         .with_max_steps(max_steps);
     let trained = source.train(&config.model, &config, &data, &options)?;
-    print_outcome(&trained, &config)?;
-    if let Some(scratch) = scratch {
-        say!("(a smoke test: its temporary folder is removed; give --artifacts to keep it)");
-        drop(scratch);
-    }
+    print_outcome(&trained, &config, scratch.is_none())?;
+    drop(scratch);
     Ok(())
 }
 
@@ -203,7 +200,8 @@ fn check_resumed_model(args: &TrainArgs, source: &dyn ModelSource) -> Result<()>
     Ok(())
 }
 
-fn unknown_model(name: &str, source: &dyn ModelSource) -> anyhow::Error {
+/// The error for `--model NAME` naming no model `source` has, listing those it has.
+pub(super) fn unknown_model(name: &str, source: &dyn ModelSource) -> anyhow::Error {
     let names = source.names();
     if names.is_empty() {
         anyhow::anyhow!(
@@ -232,7 +230,7 @@ fn apply_overrides(mut config: TrainingConfig, args: &TrainArgs) -> Result<Train
     if let Some(folder) = &args.data_dir {
         // Recorded absolute, so that eval and --resume find it from any folder.
         let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.clone());
-        config.dataset.path = Some(folder);
+        config.dataset = config.dataset.for_folder(&folder).with_path(folder);
     }
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
@@ -292,7 +290,8 @@ pub(crate) fn load_data(config: &ValidConfig, data_dir: Option<&Path>) -> Result
         let percent = 100 * done / total.max(1);
         let before = last.swap(percent / 10, std::sync::atomic::Ordering::Relaxed);
         if total >= 2_000 && percent / 10 != before {
-            println!("reading pictures: {percent} %");
+            // A write error here shows again, and stops the run, at the next line printed.
+            let _ = super::output::line(format_args!("reading pictures: {percent} %"));
         }
     };
     let options = LoadOptions {
@@ -318,8 +317,9 @@ pub(crate) fn load_data(config: &ValidConfig, data_dir: Option<&Path>) -> Result
 }
 
 /// The end of a run in one block: what was trained, the figures, where it was saved, and the
-/// commands that come next.
-fn print_outcome(trained: &Trained, config: &ValidConfig) -> Result<()> {
+/// commands that come next; `kept` is false for a smoke test's temporary folder, which gets no
+/// `saved` and `next` lines (it is removed).
+fn print_outcome(trained: &Trained, config: &ValidConfig, kept: bool) -> Result<()> {
     let summary = &trained.summary;
     let dir = shell_word(&trained.artifacts.root().display().to_string());
     let command = program();
@@ -390,6 +390,10 @@ fn print_outcome(trained: &Trained, config: &ValidConfig) -> Result<()> {
         summary.test_loss,
         100.0 * summary.validation_accuracy
     );
+    if !kept {
+        say!("(a smoke test: its temporary folder is removed; give --artifacts to keep it)");
+        return Ok(());
+    }
     let files: Vec<String> = ["model.bpk", "model.json", "summary.json", "eval.json"]
         .into_iter()
         .chain([
