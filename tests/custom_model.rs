@@ -303,3 +303,40 @@ fn walk(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// Scores without parameters: the mean brightness repeated for every class.
+#[derive(Module, Debug)]
+struct NoParameters {
+    classes: usize,
+}
+
+impl ImageClassifier for NoParameters {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let [batch, ..] = images.dims();
+        images
+            .flatten::<2>(1, 3)
+            .mean_dim(1)
+            .reshape([batch, 1])
+            .repeat_dim(1, self.classes)
+    }
+}
+
+/// A model with nothing to train is named as such before anything is written, not left to
+/// Burn's optimizer (whose loop panicked on it: "index out of bounds").
+#[test]
+fn a_model_without_parameters_is_named_before_anything_is_written() {
+    let Some(data) = mnist("a_model_without_parameters_is_named_before_anything_is_written") else {
+        return;
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let artifacts = folder.path().join("run");
+    let model = |_: &Device, shape: &DataShape| NoParameters {
+        classes: shape.num_classes,
+    };
+    let err = train_with(model, &short(), &data, &artifacts, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no parameters"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!artifacts.exists());
+}

@@ -206,15 +206,13 @@ fn every_config_in_configs_is_valid() {
         }
     }
     assert!(seen >= 2, "configs/ should hold default.json and seed.json");
-    // default.json spells out the model block and the validation size the defaults imply.
+    // default.json spells out the model block the defaults imply.
     let mut file = config_file("default.json");
     assert_eq!(
         file.model,
         serde_json::json!({"kind": "logistic", "bias": true, "head": "Softmax"})
     );
-    assert_eq!(file.validation.size, Some(10_000));
     file.model = TrainingConfig::default().model;
-    file.validation.size = None;
     assert_eq!(file, TrainingConfig::default());
 }
 
@@ -451,4 +449,122 @@ fn sgd(config: &mut TrainingConfig) -> &mut learner::SgdSettings {
         learner::Optimizer::Sgd(settings) => settings,
         other => panic!("not SGD: {other:?}"),
     }
+}
+
+/// Two batches of 64 accumulated into one step train as one batch of 128: the same images
+/// (one shuffled stream), the gradient of their mean loss, the same weights after the run.
+#[test]
+fn accumulating_two_batches_is_one_batch_twice_as_large() {
+    let Some(dir) = mnist_dir("accumulating_two_batches_is_one_batch_twice_as_large") else {
+        return;
+    };
+    let data = load(&dir);
+    let train = |json: &str| {
+        let config = TrainingConfig::from_json(json).unwrap().validate().unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let report = train(&config, &data, &options(folder.path())).unwrap();
+        (report.model, report.summary)
+    };
+    let (large, large_summary) = train(
+        r#"{"epochs": 1, "iterations_per_epoch": 10, "batch_size": 128,
+            "lr_schedule": {"type": "constant"}}"#,
+    );
+    let (small, small_summary) = train(
+        r#"{"epochs": 1, "iterations_per_epoch": 20, "batch_size": 64, "accumulation": 2,
+            "lr_schedule": {"type": "constant"}}"#,
+    );
+    assert_eq!(small_summary.effective_batch_size, 128);
+    assert_eq!(large_summary.effective_batch_size, 128);
+    let values = |model: &model::LogisticRegression| {
+        model.weights().into_data().try_to_vec::<f32>().unwrap()
+    };
+    let (a, b) = (values(&large), values(&small));
+    let largest = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(largest < 1e-5, "weights differ by up to {largest}");
+}
+
+/// `final_model: best` keeps the epoch with the lowest validation loss: a bouncing run keeps
+/// an earlier epoch than its last, says which, and its model.bpk is that epoch's.
+#[test]
+fn the_best_epoch_is_kept_when_asked() {
+    let Some(dir) = mnist_dir("the_best_epoch_is_kept_when_asked") else {
+        return;
+    };
+    let data = load(&dir);
+    // A large constant step makes the validation loss bounce from epoch to epoch.
+    let config = TrainingConfig::from_json(
+        r#"{"epochs": 6, "iterations_per_epoch": 60, "lr_schedule": {"type": "constant"},
+            "optimizer": {"learning_rate": 1.0}, "final_model": "best"}"#,
+    )
+    .unwrap()
+    .validate()
+    .unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let report = train(&config, &data, &options(folder.path())).unwrap();
+    let summary = &report.summary;
+    let losses: Vec<f64> = summary
+        .history
+        .iter()
+        .map(|entry| entry.validation_loss)
+        .collect();
+    let best = losses.iter().enumerate().fold(
+        0,
+        |best, (i, loss)| if *loss < losses[best] { i } else { best },
+    ) + 1;
+    assert_eq!(
+        summary.best_epoch,
+        Some(best),
+        "validation losses {losses:?}"
+    );
+    let entry = &summary.history[best - 1];
+    assert_eq!(summary.test_accuracy, entry.test_accuracy);
+    assert_eq!(summary.validation_loss, entry.validation_loss);
+    // The best epoch's checkpoint is kept beside the last two.
+    let kept = ArtifactDir::new(folder.path()).checkpoint_epochs();
+    assert!(kept.contains(&best) && kept.contains(&6), "{kept:?}");
+    // model.bpk is that epoch's model.
+    let device = Device::flex();
+    let run = model::zoo::load_run(folder.path(), &device).unwrap();
+    let again = evaluate(&*run.model, &data.test, 1000, &ImageBatcher::new(), &device).unwrap();
+    assert_eq!(again.accuracy, entry.test_accuracy);
+}
+
+/// A resumed AdamW run continues with its moments: two epochs in one go and one epoch resumed
+/// to two end with the same weights (restarting the moments at zero would change the second
+/// epoch's steps).
+#[test]
+fn a_resumed_adamw_run_keeps_its_moments() {
+    let Some(dir) = mnist_dir("a_resumed_adamw_run_keeps_its_moments") else {
+        return;
+    };
+    let data = load(&dir);
+    let config = |epochs: usize| {
+        TrainingConfig::from_json(&format!(
+            r#"{{"epochs": {epochs}, "iterations_per_epoch": 20,
+                "lr_schedule": {{"type": "constant"}},
+                "optimizer": {{"type": "adamw", "learning_rate": 0.01}}}}"#
+        ))
+        .unwrap()
+        .validate()
+        .unwrap()
+    };
+    let straight = tempfile::tempdir().unwrap();
+    let whole = train(&config(2), &data, &options(straight.path())).unwrap();
+    let halves = tempfile::tempdir().unwrap();
+    train(&config(1), &data, &options(halves.path())).unwrap();
+    let mut resume = options(halves.path());
+    resume.resume = true;
+    let resumed = train(&config(2), &data, &resume).unwrap();
+    assert_eq!(resumed.summary.resumed_from_epoch, Some(1));
+    assert_eq!(resumed.summary.optimizer, "adamw");
+    let values = |model: &model::LogisticRegression| {
+        model.weights().into_data().try_to_vec::<f32>().unwrap()
+    };
+    let (a, b) = (values(&whole.model), values(&resumed.model));
+    let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!(differing, 0, "{differing} of {} weights differ", a.len());
 }

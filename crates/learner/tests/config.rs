@@ -471,3 +471,218 @@ fn sgd(config: &mut TrainingConfig) -> &mut learner::SgdSettings {
         other => panic!("not SGD: {other:?}"),
     }
 }
+
+/// A weight matrix with known values, and a loss whose gradient is `scale` exactly: the sum of
+/// the weights times `scale`. The optimizer's step is then checked against its update rule
+/// computed by hand.
+fn one_step(optimizer_json: &str, scale: f32) -> (Vec<f32>, Vec<f32>) {
+    use burn::module::{Module, Param};
+    use burn::optim::GradientsParams;
+    use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+    use burn::prelude::*;
+
+    #[derive(Module, Debug)]
+    struct Weights {
+        w: Param<Tensor<1>>,
+    }
+    let device = Device::flex().autodiff();
+    let start = vec![0.5f32, -1.0, 2.0, 0.0];
+    let model = Weights {
+        w: Param::from_tensor(Tensor::from_floats(start.as_slice(), &device)),
+    };
+    let config = TrainingConfig::from_json(optimizer_json)
+        .unwrap()
+        .validate()
+        .unwrap();
+    let mut optimizer = config.optimizer();
+    let loss = model.w.val().mul_scalar(scale).sum();
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let lr = config.optimizer.learning_rate();
+    let model = optimizer.step(ModuleLearningRate::from(lr), model, grads);
+    let after = model.w.val().into_data().try_to_vec::<f32>().unwrap();
+    (start, after)
+}
+
+fn close(a: &[f32], b: &[f32]) {
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-6, "{a:?} != {b:?}");
+    }
+}
+
+/// Each optimizer's first step, against its rule computed by hand (gradient g = 3 for every
+/// weight): the config's settings reach burn-optim as PyTorch names them.
+#[test]
+fn each_optimizers_first_step_is_its_rule() {
+    let g = 3.0f32;
+    // SGD, momentum 0.9 (the first step has no velocity yet), weight decay 0.1 as L2:
+    // w - lr * (g + wd * w).
+    let (w, after) = one_step(
+        r#"{"optimizer": {"learning_rate": 0.1, "momentum": 0.9, "weight_decay": 0.1}}"#,
+        g,
+    );
+    let sgd: Vec<f32> = w.iter().map(|w| w - 0.1 * (g + 0.1 * w)).collect();
+    close(&after, &sgd);
+    // Adam: m = (1 - b1) g, v = (1 - b2) g^2, bias-corrected to g and g^2: w - lr * g / (|g| + eps).
+    let (w, after) = one_step(
+        r#"{"optimizer": {"type": "adam", "learning_rate": 0.01, "betas": [0.8, 0.99], "eps": 1e-8}}"#,
+        g,
+    );
+    let adam: Vec<f32> = w.iter().map(|w| w - 0.01 * g / (g + 1e-8)).collect();
+    close(&after, &adam);
+    // AdamW, decoupled weight decay 0.5: w * (1 - lr * wd) - lr * g / (|g| + eps).
+    let (w, after) = one_step(
+        r#"{"optimizer": {"type": "adamw", "learning_rate": 0.01, "weight_decay": 0.5}}"#,
+        g,
+    );
+    let adamw: Vec<f32> = w
+        .iter()
+        .map(|w| w * (1.0 - 0.01 * 0.5) - 0.01 * g / (g + 1e-8))
+        .collect();
+    close(&after, &adamw);
+    // RMSprop: v = (1 - alpha) g^2: w - lr * g / (sqrt(v) + eps).
+    let (w, after) = one_step(
+        r#"{"optimizer": {"type": "rmsprop", "learning_rate": 0.01, "alpha": 0.9}}"#,
+        g,
+    );
+    let rms = (0.1f32 * g * g).sqrt();
+    let rmsprop: Vec<f32> = w.iter().map(|w| w - 0.01 * g / (rms + 1e-8)).collect();
+    close(&after, &rmsprop);
+    // Adagrad: sum = g^2: w - lr * g / (sqrt(sum) + eps).
+    let (w, after) = one_step(
+        r#"{"optimizer": {"type": "adagrad", "learning_rate": 0.1}}"#,
+        g,
+    );
+    let adagrad: Vec<f32> = w.iter().map(|w| w - 0.1 * g / (g + 1e-10)).collect();
+    close(&after, &adagrad);
+    // AdamW's default weight decay is PyTorch's 0.01.
+    let config = TrainingConfig::from_json(r#"{"optimizer": {"type": "adamw"}}"#).unwrap();
+    assert_eq!(config.optimizer.weight_decay(), 0.01);
+    assert_eq!(config.optimizer.learning_rate(), 1e-3);
+}
+
+/// Clipping by norm bounds the step of plain SGD (learning rate 1) by the norm; by value,
+/// every component.
+#[test]
+fn clipping_bounds_the_gradient() {
+    let sgd = r#""optimizer": {"learning_rate": 1.0, "momentum": 0.0, "weight_decay": 0.0}"#;
+    let (w, after) = one_step(
+        &format!(r#"{{{sgd}, "gradient_clipping": {{"norm": 0.5}}}}"#),
+        100.0,
+    );
+    let step: f32 = w
+        .iter()
+        .zip(&after)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f32>()
+        .sqrt();
+    assert!((step - 0.5).abs() < 1e-4, "step of norm {step}");
+    let (w, after) = one_step(
+        &format!(r#"{{{sgd}, "gradient_clipping": {{"value": 0.25}}}}"#),
+        100.0,
+    );
+    close(&after, &w.iter().map(|w| w - 0.25).collect::<Vec<f32>>());
+    let (w, after) = one_step(&format!("{{{sgd}}}"), 100.0);
+    close(&after, &w.iter().map(|w| w - 100.0).collect::<Vec<f32>>());
+}
+
+/// A warmup rises linearly to the learning rate over its steps, then the schedule takes over
+/// from there.
+#[test]
+fn warmup_rises_linearly_then_the_schedule_goes_on() {
+    let config = TrainingConfig::from_json(
+        r#"{"epochs": 2, "optimizer": {"learning_rate": 0.4},
+            "lr_schedule": {"type": "cosine"}, "warmup": {"iterations": 4}}"#,
+    )
+    .unwrap()
+    .validate()
+    .unwrap();
+    let mut scheduler = config.scheduler(10).unwrap();
+    let rates: Vec<f64> = (0..20).map(|_| scheduler.step().base()).collect();
+    for (step, expected) in [0.1, 0.175, 0.25, 0.325].iter().enumerate() {
+        assert!(
+            (rates[step] - expected).abs() < 1e-9,
+            "step {step}: {rates:?}"
+        );
+    }
+    assert!((rates[4] - 0.4).abs() < 1e-9, "{rates:?}");
+    assert!(
+        rates[4..].windows(2).all(|pair| pair[1] < pair[0]),
+        "{rates:?}"
+    );
+    // An exponential schedule: a factor gamma every epoch.
+    let config = TrainingConfig::from_json(
+        r#"{"epochs": 3, "optimizer": {"learning_rate": 0.4},
+            "lr_schedule": {"type": "exponential", "gamma": 0.5}}"#,
+    )
+    .unwrap()
+    .validate()
+    .unwrap();
+    let mut scheduler = config.scheduler(10).unwrap();
+    let rates: Vec<f64> = (0..21).map(|_| scheduler.step().base()).collect();
+    assert!((rates[10] / rates[0] - 0.5).abs() < 1e-6, "{rates:?}");
+    assert!((rates[20] / rates[0] - 0.25).abs() < 1e-6, "{rates:?}");
+}
+
+/// Bad values of the controls are refused by name before any work.
+#[test]
+fn bad_controls_are_refused_by_name() {
+    for (json, field) in [
+        (
+            r#"{"optimizer": {"type": "adam", "betas": [-0.1, 0.9]}}"#,
+            "optimizer.betas",
+        ),
+        (
+            r#"{"optimizer": {"type": "adam", "betas": [0.9, 1.0]}}"#,
+            "optimizer.betas",
+        ),
+        (
+            r#"{"optimizer": {"type": "rmsprop", "alpha": 1.5}}"#,
+            "optimizer.alpha",
+        ),
+        (
+            r#"{"optimizer": {"type": "adagrad", "eps": 0}}"#,
+            "optimizer.epsilon",
+        ),
+        (
+            r#"{"gradient_clipping": {"norm": 0}}"#,
+            "gradient_clipping.norm",
+        ),
+        (
+            r#"{"gradient_clipping": {"value": -1}}"#,
+            "gradient_clipping.value",
+        ),
+        (r#"{"accumulation": 0}"#, "accumulation"),
+        (r#"{"epochs": 3, "warmup": {"epochs": 3}}"#, "warmup.epochs"),
+        (r#"{"warmup": {"iterations": 0}}"#, "warmup"),
+        (
+            r#"{"early_stopping": {"patience": 2, "min_delta": -1}}"#,
+            "early_stopping.min_delta",
+        ),
+        (
+            r#"{"lr_schedule": {"type": "exponential", "gamma": 0}}"#,
+            "lr_schedule.gamma",
+        ),
+    ] {
+        let err = TrainingConfig::from_json(json)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field), "{json}: {err}");
+    }
+    for (json, expected) in [
+        (
+            r#"{"optimizer": {"type": "lbfgs"}}"#,
+            "unknown optimizer `lbfgs`",
+        ),
+        (
+            r#"{"optimizer": {"type": "adam", "momentum": 0.9}}"#,
+            "unknown field `momentum`",
+        ),
+        (r#"{"monitor": {"metric": "f1"}}"#, "unknown variant `f1`"),
+        (r#"{"final_model": "middle"}"#, "unknown variant `middle`"),
+    ] {
+        let err = TrainingConfig::from_json(json).unwrap_err().to_string();
+        assert!(err.contains(expected), "{json}: {err}");
+    }
+}

@@ -395,3 +395,57 @@ fn help_to_a_full_device_fails() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot write the help"), "{stderr}");
 }
+
+/// A run's folder removed and made again while the run is in it (`rm -rf run; mkdir run`, or a
+/// new run of the same name): the first run writes nothing more there, rather than mixing its
+/// files with the new folder's, and says why.
+#[test]
+fn a_folder_removed_under_a_running_run_gets_nothing_more() {
+    let Some(mnist) = mnist_dir("a_folder_removed_under_a_running_run_gets_nothing_more") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("run");
+    let child = train_plain(
+        &mnist,
+        &artifacts,
+        &["--model", "cnn", "--epochs", "3", "--limit-batches", "40"],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Once the first checkpoint is there, the folder is replaced by one of the user's.
+    let first_checkpoint = || {
+        std::fs::read_dir(artifacts.join("checkpoint"))
+            .is_ok_and(|mut entries| entries.next().is_some())
+    };
+    let start = std::time::Instant::now();
+    while !first_checkpoint() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no checkpoint after 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The run may create a file while the folder is being removed: try again.
+    for attempt in 1.. {
+        match std::fs::remove_dir_all(&artifacts) {
+            Ok(()) => break,
+            Err(err) if attempt < 20 => eprintln!("removing the folder: {err}; again"),
+            Err(err) => panic!("cannot remove {}: {err}", artifacts.display()),
+        }
+    }
+    std::fs::create_dir(&artifacts).unwrap();
+    std::fs::write(artifacts.join("notes.txt"), "mine").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("was removed or replaced"), "{stderr}");
+    no_panic(&stderr);
+    let left: Vec<_> = std::fs::read_dir(&artifacts)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+}

@@ -9,6 +9,7 @@
 //! cargo run --release -p classify -- --artifacts artifacts/default digit.png more/*.jpg
 //! ```
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -62,12 +63,14 @@ fn main() -> Result<()> {
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .context("the model has no classes")?;
-        println!(
+        // writeln! rather than println!, which panics on a closed pipe (`classify ... | head`).
+        writeln!(
+            std::io::stdout(),
             "{}: {} ({:.1} %)",
             path.display(),
             run.card.classes[class],
             100.0 * p
-        );
+        )?;
     }
     Ok(())
 }

@@ -95,9 +95,8 @@ pub fn report(
     let test = evaluate(model, &data.test, batch_size, batcher, device)?;
     let report = EvalReport::new(&test, &data.class_names());
     say!(
-        "data: {} test images from {} ({})",
+        "evaluated on the {} test images ({})",
         test.count,
-        data.source,
         data.task
     );
     say!();

@@ -64,7 +64,7 @@ pub fn lr_find(args: LrFindArgs, source: &dyn ModelSource) -> Result<()> {
     if let Some(name) = &args.model {
         let (block, _) = source
             .named(name)
-            .with_context(|| format!("--model {name}: no such model"))?;
+            .ok_or_else(|| super::train::unknown_model(name, source))?;
         config.model = block;
     }
     if let Some(name) = &args.optimizer {

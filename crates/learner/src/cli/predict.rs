@@ -39,27 +39,70 @@ pub struct PredictArgs {
     backend: Option<BackendKind>,
 }
 
-/// Classifies every picture; one failed picture does not stop the others, but makes the
-/// command fail at the end.
+/// Pictures read, turned into inputs and classified at a time: the memory `predict` needs stays
+/// bounded however many pictures (or folders of them) it is given.
+const PICTURES_AT_A_TIME: usize = 256;
+
+/// How a picture becomes the run's model input: its shape, fit and normalisation.
+struct Input {
+    shape: ImageShape,
+    fit: Fit,
+    normalize: Option<data::Normalize>,
+}
+
+impl Input {
+    fn of(card: &model::zoo::ModelCard) -> Self {
+        let input = card.input;
+        Self {
+            shape: ImageShape::new(input.channels, input.height, input.width),
+            fit: match card.preprocess.fit {
+                model::zoo::Fit::Digit => Fit::Digit,
+                model::zoo::Fit::Resize => Fit::Resize,
+            },
+            normalize: card.preprocess.normalize.as_ref().map(|n| data::Normalize {
+                mean: n.mean.clone(),
+                std: n.std.clone(),
+            }),
+        }
+    }
+}
+
+/// Classifies every picture, a few hundred at a time, printing as it goes; one failed picture
+/// does not stop the others, but makes the command fail at the end.
 pub fn predict(args: PredictArgs, source: &dyn ModelSource) -> Result<()> {
     let artifacts = ArtifactDir::new(&args.artifacts);
     let (_, device) = super::pick_device(args.backend)?;
     let loaded = source.open(&artifacts, &device)?;
-    let card = &loaded.card;
-    let input = card.input;
-    let shape = ImageShape::new(input.channels, input.height, input.width);
-    let fit = match card.preprocess.fit {
-        model::zoo::Fit::Digit => Fit::Digit,
-        model::zoo::Fit::Resize => Fit::Resize,
-    };
+    let input = Input::of(&loaded.card);
     if let Some(folder) = &args.save_inputs {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create --save-inputs folder {}", folder.display()))?;
     }
+    let (files, mut failures) = expand_all(&args.images);
+    let mut saved_names = std::collections::HashSet::new();
+    let mut classified = 0;
+    for chunk in files.chunks(PICTURES_AT_A_TIME) {
+        let (ready, failed) = read_pictures(chunk, &input, &args, &mut saved_names);
+        failures += failed;
+        if !ready.is_empty() {
+            let probabilities = classify(&loaded, &input, &ready, &device)?;
+            print_ranked(&ready, &probabilities, &loaded.card, args.top)?;
+        }
+        classified += ready.len();
+    }
+    if failures > 0 {
+        bail!(
+            "{failures} of the inputs failed (see the errors above); {classified} were classified"
+        );
+    }
+    Ok(())
+}
 
+/// The pictures the arguments name (folders expanded) and how many arguments failed.
+fn expand_all(paths: &[PathBuf]) -> (Vec<PathBuf>, usize) {
     let mut failures = 0usize;
     let mut files = Vec::new();
-    for path in &args.images {
+    for path in paths {
         match expand(path) {
             Ok(found) => files.extend(found),
             Err(err) => {
@@ -68,74 +111,90 @@ pub fn predict(args: PredictArgs, source: &dyn ModelSource) -> Result<()> {
             }
         }
     }
-    // Read every picture first, then classify all the good ones in one batch.
-    let mut ready: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut saved_names = std::collections::HashSet::new();
+    (files, failures)
+}
+
+/// Reads `files` as the model's inputs (saving each with --save-inputs); the good ones and how
+/// many failed, each failure reported.
+fn read_pictures(
+    files: &[PathBuf],
+    input: &Input,
+    args: &PredictArgs,
+    saved_names: &mut std::collections::HashSet<String>,
+) -> (Vec<(PathBuf, Vec<u8>)>, usize) {
+    let mut ready = Vec::new();
+    let mut failures = 0;
     for file in files {
-        let pixels = data::picture::load_picture(&file)
-            .and_then(|image| data::picture::fit_picture(&image, shape, fit, &file));
+        let pixels = data::picture::load_picture(file)
+            .and_then(|image| data::picture::fit_picture(&image, input.shape, input.fit, file));
         match pixels {
             Ok(pixels) => {
                 // A picture that cannot be saved is still classified; the failure is counted.
                 if let Some(folder) = &args.save_inputs
-                    && let Err(err) = save_input(folder, &file, &pixels, shape, &mut saved_names)
+                    && let Err(err) = save_input(folder, file, &pixels, input.shape, saved_names)
                 {
                     failures += 1;
-                    report_failure(&file, &err);
+                    report_failure(file, &err);
                 }
-                ready.push((file, pixels));
+                ready.push((file.clone(), pixels));
             }
             Err(err) => {
                 failures += 1;
-                report_failure(&file, &err.into());
+                report_failure(file, &err.into());
             }
         }
     }
-    if !ready.is_empty() {
-        // The batcher scales (and normalises) pixels exactly as in training; the labels (0) are
-        // unused.
-        let normalize = card.preprocess.normalize.as_ref().map(|n| data::Normalize {
-            mean: n.mean.clone(),
-            std: n.std.clone(),
-        });
-        let images = ImageBatcher::new()
-            .normalized(normalize.as_ref(), shape.channels)
-            .from_images(
-                ready.iter().map(|(_, image)| (image.as_slice(), 0)),
-                shape,
-                &device,
-            )
-            .images;
-        let model = &loaded.model;
-        let probabilities: Vec<f32> = model
-            .probabilities(model.logits(images))
-            .try_into_data()
-            .map_err(|err| anyhow::anyhow!("cannot read the probabilities back: {err:?}"))?
-            .iter::<f32>()
+    (ready, failures)
+}
+
+/// The model's class probabilities for `ready`, one row per picture. The batcher scales (and
+/// normalises) pixels exactly as in training; the labels (0) are unused.
+fn classify(
+    loaded: &model::zoo::LoadedRun,
+    input: &Input,
+    ready: &[(PathBuf, Vec<u8>)],
+    device: &burn::prelude::Device,
+) -> Result<Vec<f32>> {
+    let images = ImageBatcher::new()
+        .normalized(input.normalize.as_ref(), input.shape.channels)
+        .from_images(
+            ready.iter().map(|(_, image)| (image.as_slice(), 0)),
+            input.shape,
+            device,
+        )
+        .images;
+    let model = &loaded.model;
+    Ok(model
+        .probabilities(model.logits(images))
+        .try_into_data()
+        .map_err(|err| anyhow::anyhow!("cannot read the probabilities back: {err:?}"))?
+        .iter::<f32>()
+        .collect())
+}
+
+/// One line per picture: its `top` most probable classes, by name.
+fn print_ranked(
+    ready: &[(PathBuf, Vec<u8>)],
+    probabilities: &[f32],
+    card: &model::zoo::ModelCard,
+    top: u16,
+) -> Result<()> {
+    let classes = card.input.num_classes.max(1);
+    for ((file, _), row) in ready.iter().zip(probabilities.chunks(classes)) {
+        let mut ranked: Vec<(usize, f32)> = row.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let shown: Vec<String> = ranked
+            .iter()
+            .take(usize::from(top))
+            .map(|(class, p)| {
+                let name = card
+                    .classes
+                    .get(*class)
+                    .map_or_else(|| class.to_string(), Clone::clone);
+                format!("{name} ({:.1} %)", 100.0 * p)
+            })
             .collect();
-        let classes = input.num_classes.max(1);
-        for ((file, _), row) in ready.iter().zip(probabilities.chunks(classes)) {
-            let mut ranked: Vec<(usize, f32)> = row.iter().copied().enumerate().collect();
-            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let shown: Vec<String> = ranked
-                .iter()
-                .take(usize::from(args.top))
-                .map(|(class, p)| {
-                    let name = card
-                        .classes
-                        .get(*class)
-                        .map_or_else(|| class.to_string(), Clone::clone);
-                    format!("{name} ({:.1} %)", 100.0 * p)
-                })
-                .collect();
-            say!("{}: {}", file.display(), shown.join(", "));
-        }
-    }
-    if failures > 0 {
-        bail!(
-            "{failures} of the inputs failed (see the errors above); {} were classified",
-            ready.len()
-        );
+        say!("{}: {}", file.display(), shown.join(", "));
     }
     Ok(())
 }

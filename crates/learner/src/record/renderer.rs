@@ -280,7 +280,8 @@ impl TrainingProgressLogger for PlainRenderer {
             let epoch = self.epoch;
             self.say(format_args!("resuming at epoch {epoch} of {total_epochs}"));
         } else {
-            self.say(format_args!("training for {total_epochs} epochs"));
+            let epochs = if total_epochs == 1 { "epoch" } else { "epochs" };
+            self.say(format_args!("training for {total_epochs} {epochs}"));
         }
     }
 

@@ -163,6 +163,7 @@ impl Manifest {
     /// that is already there but was not written by the run is refused: it is someone else's;
     /// so is a symbolic link, whoever made it.
     pub fn claim(&self, path: &Path) -> Result<(), LearnerError> {
+        self.still_in_place()?;
         let relative = self.relative(path)?;
         // A link in a run's place is refused even where the run wrote that file before: writing
         // through it (Burn appends to `experiment.log`) would change the file it points to.
@@ -239,6 +240,7 @@ impl Manifest {
     }
 
     fn append(&self, entry: &Entry) -> Result<(), LearnerError> {
+        self.still_in_place()?;
         let line = serde_json::to_string(entry).expect("a manifest entry serialises");
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         // One write per line, in append mode: a kill leaves whole lines and at most one torn
@@ -248,6 +250,41 @@ impl Manifest {
                 path: Self::path(&self.root),
                 source,
             })
+    }
+}
+
+impl Manifest {
+    /// An error when the folder's manifest is no longer the file this run writes: the folder
+    /// was removed (`rm -rf run`) or replaced while the run was in it, maybe by a new run of
+    /// the same name. Writing on by path would then put this run's files among another's (its
+    /// lock, a file of the removed folder, no longer keeps the other run out).
+    fn still_in_place(&self) -> Result<(), LearnerError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let held = self
+                .file
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .metadata();
+            let now = std::fs::symlink_metadata(Self::path(&self.root));
+            if let (Ok(held), Ok(now)) = (&held, &now)
+                && held.dev() == now.dev()
+                && held.ino() == now.ino()
+            {
+                return Ok(());
+            }
+            Err(LearnerError::Artifacts {
+                path: self.root.clone(),
+                problem: format!(
+                    "was removed or replaced while this run was writing in it (its {MANIFEST} is \
+                     not this run's any more); nothing more is written there, so that two runs' \
+                     files are never mixed: train again into a folder of its own"
+                ),
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(())
     }
 }
 

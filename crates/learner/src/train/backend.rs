@@ -89,7 +89,8 @@ pub enum BackendError {
     },
     /// Fewer devices than asked for.
     #[error(
-        "backend `{name}` offers {available} device(s) here, not the {requested} asked for with --devices"
+        "backend `{name}` offers {available} device(s) here, not the {requested} asked for with \
+         --devices: {hint}"
     )]
     TooFewDevices {
         /// The backend.
@@ -98,6 +99,8 @@ pub enum BackendError {
         requested: usize,
         /// Devices available.
         available: usize,
+        /// What to do instead.
+        hint: &'static str,
     },
 }
 
@@ -223,10 +226,19 @@ impl BackendKind {
         }
         let available = self.available_devices()?;
         if available.len() < count {
+            let hint = match self {
+                Self::Flex | Self::Ndarray | Self::Tch => {
+                    "it is a CPU backend, with one device whose operations already use every core; \
+                     Burn 0.22's data-parallel training runs on several devices of a GPU backend \
+                     (wgpu adapters, CUDA GPUs with tch-cuda): train with --devices 1 here"
+                }
+                _ => "give --devices at most the number of devices this machine has",
+            };
             return Err(BackendError::TooFewDevices {
                 name: self.name(),
                 requested: count,
                 available: available.len(),
+                hint,
             });
         }
         let devices: Vec<Device> = available.into_iter().take(count).collect();

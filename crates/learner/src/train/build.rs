@@ -123,22 +123,7 @@ fn loaders(config: &ValidConfig, run: &Run<'_>) -> Loaders {
         train = train.with_total_batches(steps);
     }
     let iterations_per_epoch = train.batches_per_epoch();
-    // A quick run validates and tests on the first batches only, the same ones every epoch.
-    let limited = |set: &data::ImageSet| match run.limit_batches {
-        Some(limit) => {
-            let count = set.len().min(limit.saturating_mul(config.eval_batch_size));
-            set.select(&(0..count).collect::<Vec<_>>())
-                .unwrap_or_else(|_| set.clone())
-        }
-        None => set.clone(),
-    };
-    let eval = EvalSets {
-        validation: limited(&run.data.validation),
-        test: limited(&run.data.test),
-        batcher: batcher.clone(),
-        batch_size: config.eval_batch_size,
-        device: device.clone(),
-    };
+    let eval = eval_sets(config, run);
     let valid = ImageLoader::new(eval.validation.clone(), config.eval_batch_size, device)
         .with_batcher(batcher);
     Loaders {
@@ -147,6 +132,26 @@ fn loaders(config: &ValidConfig, run: &Run<'_>) -> Loaders {
         eval,
         timer,
         iterations_per_epoch,
+    }
+}
+
+/// The validation and test sets a run measures on: a quick run (`--limit-batches`) validates
+/// and tests on their first batches only, the same ones every epoch and at the end.
+pub(super) fn eval_sets(config: &ValidConfig, run: &Run<'_>) -> EvalSets {
+    let limited = |set: &data::ImageSet| match run.limit_batches {
+        Some(limit) => {
+            let count = set.len().min(limit.saturating_mul(config.eval_batch_size));
+            set.select(&(0..count).collect::<Vec<_>>())
+                .unwrap_or_else(|_| set.clone())
+        }
+        None => set.clone(),
+    };
+    EvalSets {
+        validation: limited(&run.data.validation),
+        test: limited(&run.data.test),
+        batcher: config.dataset.eval_batcher(run.shape.channels),
+        batch_size: config.eval_batch_size,
+        device: run.devices[0].clone(),
     }
 }
 

@@ -37,18 +37,12 @@ pub(crate) fn finish<M: ImageClassifier>(
     options.progress.announce(format_args!(
         "evaluating the model on the validation and test sets ..."
     ));
-    let sets = EvalSets {
-        validation: run.data.validation.clone(),
-        test: run.data.test.clone(),
-        batcher: config.dataset.eval_batcher(run.shape.channels),
-        batch_size: config.eval_batch_size,
-        device: run.devices[0].clone(),
-    };
+    let sets = super::build::eval_sets(config, &run);
     let (model, best_epoch) = final_model(init, config, &run, &outcome, options)?;
     let (validation, test) = sets.measure(&model)?;
     stop()?;
     let history = gather_history(folder, init, &run, &sets, &outcome, &stop)?;
-    let mut summary = summarize(config, &run, &outcome, (&validation, &test), history);
+    let mut summary = summarize(config, &run, &outcome, &sets, (&validation, &test), history);
     summary.best_epoch = best_epoch;
     let report = EvalReport::new(&test, &run.data.class_names());
     let saved = Saved {
@@ -148,6 +142,7 @@ fn summarize<M: ImageClassifier>(
     config: &ValidConfig,
     run: &Run<'_>,
     outcome: &Outcome<M>,
+    sets: &EvalSets,
     (validation, test): (&Evaluation, &Evaluation),
     history: Vec<HistoryEntry>,
 ) -> Summary {
@@ -172,16 +167,17 @@ fn summarize<M: ImageClassifier>(
             .join(", "),
         epochs: epochs_done,
         // The steps of complete epochs, or more when a stop came inside an epoch (its model
-        // is the one saved).
+        // is the one saved); never more than --max-steps allows.
         iterations: (epochs_done * outcome.iterations_per_epoch)
-            .max(run.done * outcome.iterations_per_epoch + outcome.steps),
+            .max(run.done * outcome.iterations_per_epoch + outcome.steps)
+            .min(run.max_steps.unwrap_or(usize::MAX)),
         batch_size: config.batch_size,
         effective_batch_size: config.effective_batch_size(),
         optimizer: config.optimizer.name().to_string(),
         learning_rate: config.optimizer.learning_rate(),
         train_size: data.train.len(),
-        validation_size: data.validation.len(),
-        test_size: data.test.len(),
+        validation_size: sets.validation.len(),
+        test_size: sets.test.len(),
         validation_accuracy: validation.accuracy,
         validation_loss: validation.loss,
         test_accuracy: test.accuracy,
@@ -208,7 +204,10 @@ fn limits(run: &Run<'_>) -> Option<String> {
         ));
     }
     if let Some(steps) = run.max_steps {
-        parts.push(format!("at most {steps} training steps in all"));
+        parts.push(format!(
+            "at most {steps} training step{} in all",
+            if steps == 1 { "" } else { "s" }
+        ));
     }
     (!parts.is_empty()).then(|| parts.join(", "))
 }

@@ -39,7 +39,8 @@ impl Default for LrFindSettings {
 /// What the range test found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LrFinding {
-    /// `(learning rate, loss of that step, smoothed loss)` of each step taken.
+    /// `(learning rate, loss of that step, smoothed loss)` of each step taken (the loss averaged
+    /// over the 11 steps centred on it).
     pub points: Vec<(f64, f64, f64)>,
     /// The suggested learning rate.
     pub suggestion: f64,
@@ -76,7 +77,7 @@ where
         .shuffled(config.seed)
         .with_batches_per_epoch(settings.steps);
     let growth = (settings.end / settings.start).powf(1.0 / (settings.steps - 1).max(1) as f64);
-    let (mut points, mut smoothed, mut best) = (Vec::new(), 0.0, f64::INFINITY);
+    let (mut losses, mut average, mut best) = (Vec::new(), 0.0, f64::INFINITY);
     let mut ended = "after its last step".to_string();
     for (step, batch) in loader.iter().enumerate() {
         let batch = batch.map_err(|err| LearnerError::Training(err.to_string()))?;
@@ -91,18 +92,19 @@ where
                 .next()
                 .unwrap_or(f32::NAN),
         );
-        // fastai's smoothing: an exponential moving average, corrected for its start at 0.
-        smoothed = 0.98 * smoothed + 0.02 * loss;
-        let corrected = smoothed / (1.0 - 0.98f64.powi(step as i32 + 1));
+        // Stop once the loss explodes: its running average (bias-corrected) four times its best.
+        average = 0.9 * average + 0.1 * loss;
+        let corrected = average / (1.0 - 0.9f64.powi(step as i32 + 1));
         if !loss.is_finite() || corrected > 4.0 * best {
             ended = format!("when the loss exploded, at a learning rate of {rate:.3e}");
             break;
         }
         best = best.min(corrected);
-        points.push((rate, loss, corrected));
+        losses.push((rate, loss));
         let grads = GradientsParams::from_grads(output.loss.backward(), &model);
         model = optimizer.step(ModuleLearningRate::from(rate), model, grads);
     }
+    let points = smoothed(&losses);
     let (suggestion, rule) = suggest(&points).ok_or_else(|| {
         LearnerError::Training(format!(
             "the range test took {} steps before the loss exploded, too few to suggest a rate: \
@@ -151,28 +153,38 @@ fn check(settings: &LrFindSettings) -> Result<(), LearnerError> {
     }
 }
 
-/// The suggested rate: where the smoothed loss falls fastest against the log of the learning
-/// rate (the steepest descent, fastai's `steep` rule), looked for before the smoothed loss's
-/// minimum; at least five points are needed.
+/// `(rate, loss, smoothed loss)` for each step: the loss averaged over the 11 steps centred on
+/// it (fewer at the ends). A centred average does not lag behind the rate as a running one
+/// does (an average over the last 50 steps would put its minimum 50 steps, a factor of about
+/// 50 in rate, too late).
+fn smoothed(losses: &[(f64, f64)]) -> Vec<(f64, f64, f64)> {
+    const HALF: usize = 5;
+    (0..losses.len())
+        .map(|at| {
+            let window = &losses[at.saturating_sub(HALF)..(at + HALF + 1).min(losses.len())];
+            let mean = window.iter().map(|(_, loss)| loss).sum::<f64>() / window.len() as f64;
+            (losses[at].0, losses[at].1, mean)
+        })
+        .collect()
+}
+
+/// The suggested rate: half the rate at which the smoothed loss is lowest. Smith's range test
+/// reads the largest useful rate where the loss stops falling; a schedule that starts there
+/// and decays (cosine, the default) works with it, and half of it leaves a margin. At least
+/// five points are needed.
 pub fn suggest(points: &[(f64, f64, f64)]) -> Option<(f64, String)> {
     if points.len() < 5 {
         return None;
     }
-    let minimum = points
+    let lowest = points
         .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.2.total_cmp(&b.1.2))
-        .map(|(index, _)| index)?;
-    // Slopes between neighbours two apart, in loss per factor e of learning rate.
-    let slope = |at: usize| {
-        let (before, after) = (&points[at - 1], &points[at + 1]);
-        (after.2 - before.2) / (after.0.ln() - before.0.ln())
-    };
-    let steepest =
-        (1..minimum.max(2).min(points.len() - 1)).min_by(|&a, &b| slope(a).total_cmp(&slope(b)))?;
+        .filter(|point| point.2.is_finite())
+        .min_by(|a, b| a.2.total_cmp(&b.2))?;
     Some((
-        points[steepest].0,
-        "steepest descent of the smoothed loss against log(learning rate), before its minimum"
-            .to_string(),
+        lowest.0 / 2.0,
+        format!(
+            "half the learning rate at which the smoothed loss is lowest ({:.3e})",
+            lowest.0
+        ),
     ))
 }
