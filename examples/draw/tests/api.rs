@@ -7,7 +7,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Server, png, read_response, trained_run};
+use common::{Server, png, read_response, trained_run, zoo_run};
 use integration_tests::mnist_dir;
 
 #[test]
@@ -234,5 +234,41 @@ fn shutdown_waits_a_grace_period_and_a_second_signal_stops_at_once() {
             assert_eq!(code, Some(0));
             assert!(took < Duration::from_secs(10), "{took:?}");
         }
+    }
+}
+
+/// The page serves any zoo run: an MLP's and a CNN's, each saying which model it is, each
+/// classifying drawn digits.
+#[test]
+fn the_mlp_and_the_cnn_are_served_too() {
+    let Some(mnist) = mnist_dir("the_mlp_and_the_cnn_are_served_too") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = integration_tests::load_mnist(&mnist);
+    for (kind, described) in [("mlp", "MLP"), ("cnn", "CNN")] {
+        let artifacts = zoo_run(dir.path(), &data, kind);
+        let server = Server::start(&artifacts, &[]);
+        let (status, body) = server.request("GET", "/api/model", &[], b"");
+        assert_eq!(status, 200);
+        let model: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(model["kind"], kind, "{model}");
+        assert!(
+            model["model"].as_str().unwrap().contains(described),
+            "{model}"
+        );
+        let count = 50;
+        let correct = (0..count)
+            .filter(|&index| {
+                let (status, answer) = server.predict(&png(data.test.image(index), 28, 4));
+                assert_eq!(status, 200, "{kind}: {answer}");
+                answer["class"].as_u64() == Some(u64::from(data.test.label(index)))
+            })
+            .count();
+        eprintln!("{kind}: {correct} of {count} MNIST test digits classified right over HTTP");
+        assert!(
+            correct * 100 >= count * 85,
+            "{kind}: {correct} of {count} right"
+        );
     }
 }

@@ -23,6 +23,46 @@ pub fn trained_run(dir: &Path, mnist: &Path) -> (PathBuf, ImageData) {
     (artifacts, data)
 }
 
+/// A run of a zoo model other than the default (`model::CnnConfig`, `model::MlpConfig`),
+/// trained briefly (one epoch of 150 steps) in `dir/<kind>`, as `trainer --model` trains it.
+pub fn zoo_run(dir: &Path, data: &ImageData, kind: &str) -> PathBuf {
+    let artifacts = dir.join(kind);
+    let config = TrainingConfig::from_json(&format!(
+        r#"{{"model": {{"kind": "{kind}"}}, "epochs": 1, "iterations_per_epoch": 150,
+            "optimizer": {{"learning_rate": 0.05}}}}"#
+    ))
+    .unwrap()
+    .validate()
+    .unwrap();
+    let options = TrainOptions::new(&artifacts)
+        .with_backend(Some(BackendKind::Flex))
+        .with_progress(ProgressMode::Quiet);
+    match kind {
+        "cnn" => {
+            let network = model::CnnConfig::default();
+            learner::train_model(
+                |device: &_, shape: &_| network.init(device, shape),
+                &config,
+                data,
+                &options,
+            )
+            .map(drop)
+        }
+        _ => {
+            let network = model::MlpConfig::default();
+            learner::train_model(
+                |device: &_, shape: &_| network.init(device, shape),
+                &config,
+                data,
+                &options,
+            )
+            .map(drop)
+        }
+    }
+    .unwrap();
+    artifacts
+}
+
 /// The server, killed when dropped.
 pub struct Server {
     child: Child,
