@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
-"""Ours against PyTorch, back to back on this machine, with ratios.
+"""Ours against PyTorch, back to back on this machine, with ratios, for any zoo model.
 
-    benches/compare.py --data-dir ../shared/datasets/mnist [--config configs/default.json]
-                       [--features ndarray,flex] [--backend flex ...] [--out DIR]
+    benches/compare.py --data-dir ../shared/datasets/mnist [--model logistic|mlp|cnn]
+                       [--config FILE] [--epochs N] [--repeats 5] [--features flex]
+                       [--backend flex ...] [--style preloaded|article|both] [--out DIR]
 
 1. builds the release trainer with --features (cargo),
-2. runs `trainer bench` (every backend given, or every compiled-in one),
-3. runs benches/pytorch_reference.py in the venv of benches/setup-venv.sh, both styles, with
-   the same config (batch size, learning rate, schedule, epochs) and 2 threads,
-4. prints one table of all results and the ratios of each backend to both PyTorch styles, and
-   writes ours.json, pytorch.json and comparison.json in --out.
+2. --repeats times, alternating: `trainer bench --model M` (every backend given, or every
+   compiled-in one), then benches/pytorch_reference.py in the venv of benches/setup-venv.sh
+   with the same model, config (optimizer, batch size, schedule, epochs) and 2 threads,
+3. prints every run, the median and the spread (min to max) of each figure, and the ratios of
+   the medians of each backend to each PyTorch style; writes every run and the ratios to
+   comparison.json in --out.
 
-Ratios above 1 mean ours is better: faster epochs, more images per second, less time to 92 %,
-less memory.
+Ratios above 1 mean ours is better: faster epochs, more images per second, less time to the
+model's target accuracy (92 % logistic, 97.5 % MLP, 99 % CNN), faster evaluation, less memory.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,73 +32,115 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, **kwargs)
 
 
+def figures(r):
+    """The compared figures of one run: (name, value, higher is better)."""
+    return {
+        "s/epoch": (r["train_seconds"] / r["epochs"], False),
+        "images/s": (r["samples_per_second"], True),
+        "s to target": (r.get("seconds_to_target"), False),
+        "test acc %": (100 * r["test_accuracy"], True),
+        "eval images/s": (r["eval_images_per_second"], True),
+        "peak MB": (r["peak_rss_mb"], False),
+    }
+
+
+def summarise(runs):
+    """Median and spread of each figure over the runs of one name."""
+    out = {}
+    for key in figures(runs[0]):
+        values = [figures(r)[key][0] for r in runs]
+        known = [v for v in values if v is not None]
+        out[key] = {
+            "median": statistics.median(known) if len(known) == len(values) else None,
+            "min": min(known) if known else None,
+            "max": max(known) if known else None,
+            "higher_is_better": figures(runs[0])[key][1],
+        }
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--config", default=os.path.join(ROOT, "configs", "default.json"))
-    parser.add_argument("--features", default="ndarray,flex")
+    parser.add_argument("--model", default="logistic", choices=["logistic", "mlp", "cnn"])
+    parser.add_argument("--config", help="default: configs/<model>.json (configs/default.json for logistic)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--features", default="flex")
     parser.add_argument("--backend", action="append", default=[])
+    parser.add_argument("--style", default="preloaded", choices=["preloaded", "article", "both"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=tempfile.mkdtemp(prefix="compare-"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     data_dir = os.path.abspath(args.data_dir)
-    config = os.path.abspath(args.config)
+    config = os.path.abspath(args.config or os.path.join(
+        ROOT, "configs", ("default" if args.model == "logistic" else args.model) + ".json"))
 
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     run(["cargo", "build", "--release", "-p", "trainer", "--features", args.features], cwd=ROOT)
     trainer = os.path.join(target, "release", "trainer")
-    ours_json = os.path.join(args.out, "ours.json")
-    command = [trainer, "bench", "--config", config, "--data-dir", data_dir, "--json", ours_json]
-    for backend in args.backend:
-        command += ["--backend", backend]
-    run(command, stdout=sys.stderr)
-
     python = run([os.path.join(ROOT, "benches", "setup-venv.sh")], stdout=subprocess.PIPE, text=True).stdout.strip()
-    theirs_json = os.path.join(args.out, "pytorch.json")
-    run([python, os.path.join(ROOT, "benches", "pytorch_reference.py"), "--data-dir", data_dir,
-         "--config", config, "--threads", str(args.threads), "--json", theirs_json], stdout=subprocess.DEVNULL)
+    common = ["--model", args.model, "--config", config, "--data-dir", data_dir]
+    if args.epochs:
+        common += ["--epochs", str(args.epochs)]
 
-    with open(ours_json) as f:
-        ours = json.load(f)
-    with open(theirs_json) as f:
-        theirs = {r["name"]: r for r in json.load(f)}
-    rows = ours["results"] + list(theirs.values())
+    runs, machine = [], None
+    for repeat in range(args.repeats):
+        ours_json = os.path.join(args.out, f"ours-{repeat + 1}.json")
+        command = [trainer, "bench", *common, "--json", ours_json]
+        for backend in args.backend:
+            command += ["--backend", backend]
+        run(command, stdout=sys.stderr)
+        with open(ours_json) as f:
+            ours = json.load(f)
+        machine = ours["machine"]
+        runs += ours["results"]
+        theirs_json = os.path.join(args.out, f"pytorch-{repeat + 1}.json")
+        run([python, os.path.join(ROOT, "benches", "pytorch_reference.py"), *common, "--style", args.style,
+             "--threads", str(args.threads), "--json", theirs_json], stdout=subprocess.DEVNULL)
+        with open(theirs_json) as f:
+            runs += json.load(f)
 
-    print(f"machine: {ours['machine']}")
-    print(f"config: {config}")
+    names = list(dict.fromkeys(r["name"] for r in runs))
+    by_name = {name: [r for r in runs if r["name"] == name] for name in names}
+    summaries = {name: summarise(rs) for name, rs in by_name.items()}
+
+    print(f"machine: {machine}")
+    print(f"model: {args.model}, config: {config}, {args.repeats} alternating runs each")
+    keys = list(figures(runs[0]))
     print()
-    print(f"{'run':<18} {'s/epoch':>8} {'images/s':>10} {'s to 92%':>9} {'test acc':>9} {'eval img/s':>11} {'peak RSS':>9}")
-    for r in rows:
-        to_92 = "never" if r["seconds_to_92"] is None else f"{r['seconds_to_92']:.2f}"
-        print(f"{r['name']:<18} {r['train_seconds'] / r['epochs']:8.3f} {r['samples_per_second']:10.0f} {to_92:>9} "
-              f"{100 * r['test_accuracy']:8.2f}% {r['eval_images_per_second']:11.0f} {r['peak_rss_mb']:6.0f} MB")
+    print(f"{'run':<18} " + " ".join(f"{k:>22}" for k in keys))
+    for name, summary in summaries.items():
+        cells = []
+        for k in keys:
+            s = summary[k]
+            if s["median"] is None:
+                cells.append(f"{'never' if s['max'] is None else 'some runs never':>22}")
+            else:
+                cells.append(f"{s['median']:>9.4g} ({s['min']:.4g}-{s['max']:.4g})".rjust(22))
+        print(f"{name:<18} " + " ".join(cells))
 
-    def ratio(theirs_value, ours_value):
-        if theirs_value is None or ours_value is None or ours_value == 0:
-            return None
-        return theirs_value / ours_value
-
-    comparison = []
+    ratios = []
     print()
-    print("ratios (> 1: ours is better)")
-    for r in ours["results"]:
-        for style, ref in theirs.items():
-            entry = {
-                "ours": r["name"],
-                "theirs": style,
-                "epoch_speedup": ratio(ref["train_seconds"] / ref["epochs"], r["train_seconds"] / r["epochs"]),
-                "time_to_92_speedup": ratio(ref["seconds_to_92"], r["seconds_to_92"]),
-                "eval_speedup": ratio(r["eval_images_per_second"], ref["eval_images_per_second"]),
-                "memory_ratio": ratio(ref["peak_rss_mb"], r["peak_rss_mb"]),
-            }
-            comparison.append(entry)
-            shown = {k: ("n/a" if v is None else f"{v:.2f}x") for k, v in entry.items() if k not in ("ours", "theirs")}
-            print(f"  {r['name']} vs {style}: epoch {shown['epoch_speedup']}, time to 92 % "
-                  f"{shown['time_to_92_speedup']}, evaluation {shown['eval_speedup']}, memory {shown['memory_ratio']}")
+    print("ratios of the medians (> 1: ours is better)")
+    for ours in (n for n in names if n.startswith("burn-")):
+        for theirs in (n for n in names if n.startswith("pytorch-")):
+            entry = {"ours": ours, "theirs": theirs}
+            for k in keys:
+                a, b = summaries[ours][k]["median"], summaries[theirs][k]["median"]
+                if a is None or b is None or a == 0 or b == 0 or k == "test acc %":
+                    entry[k] = None
+                else:
+                    entry[k] = a / b if summaries[ours][k]["higher_is_better"] else b / a
+            ratios.append(entry)
+            shown = ", ".join(f"{k} {'n/a' if entry[k] is None else format(entry[k], '.2f') + 'x'}"
+                              for k in keys if k != "test acc %")
+            print(f"  {ours} vs {theirs}: {shown}")
     with open(os.path.join(args.out, "comparison.json"), "w") as f:
-        json.dump({"machine": ours["machine"], "config": config, "results": rows, "ratios": comparison}, f, indent=2)
-    print(f"\nwrote {args.out}/ours.json, pytorch.json, comparison.json")
+        json.dump({"machine": machine, "model": args.model, "config": config, "runs": runs,
+                   "summaries": summaries, "ratios": ratios}, f, indent=2)
+    print(f"\nwrote {args.out}/comparison.json")
 
 
 if __name__ == "__main__":

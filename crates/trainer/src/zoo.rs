@@ -25,7 +25,7 @@ pub struct Zoo;
 
 impl Zoo {
     /// The zoo's config for a block: `kind` defaults to `logistic`.
-    fn config(block: &Value) -> Result<ModelConfig, LearnerError> {
+    pub(crate) fn config(block: &Value) -> Result<ModelConfig, LearnerError> {
         let mut block = block.clone();
         if let Some(fields) = block.as_object_mut() {
             fields
@@ -125,7 +125,7 @@ impl ModelSource for Zoo {
 
 /// Work done with a zoo model's builder, whatever model it is: the one generic function each
 /// model kind is run through.
-trait WithModel {
+pub(crate) trait WithModel {
     type Output;
 
     fn run<M: ImageClassifier>(
@@ -135,7 +135,7 @@ trait WithModel {
 }
 
 /// Runs `job` with the builder of the zoo model `block` describes.
-fn with_model<J: WithModel>(
+pub(crate) fn with_model<J: WithModel>(
     block: &Value,
     config: &ValidConfig,
     data: &ImageData,

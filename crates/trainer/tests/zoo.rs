@@ -243,3 +243,43 @@ fn bad_image_folders_are_named_and_nothing_is_written() {
     );
     assert!(!artifacts.exists());
 }
+
+/// `trainer bench --model NAME` times a zoo model against its own target accuracy; a model the
+/// zoo does not have is refused by name before anything runs.
+#[test]
+fn bench_times_any_zoo_model() {
+    let Some(mnist) = mnist_dir("bench_times_any_zoo_model") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("bench.json");
+    let (output, stdout, stderr) = run(common::trainer()
+        .args([
+            "bench",
+            "--model",
+            "mlp",
+            "--epochs",
+            "1",
+            "--backend",
+            "flex",
+        ])
+        .arg("--data-dir")
+        .arg(&mnist)
+        .arg("--json")
+        .arg(&report));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("to 97.5%"), "{stdout}");
+    let report = json(&report);
+    let result = &report["results"][0];
+    assert_eq!(result["model"], "mlp");
+    assert_eq!(result["target_accuracy"], 0.975);
+    assert!(result["test_accuracy"].as_f64().unwrap() > 0.9, "{result}");
+    assert!(result["eval_images_per_second"].as_f64().unwrap() > 0.0);
+
+    let (output, _, stderr) = run(common::trainer().args(["bench", "--model", "resnet"]));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("resnet") && stderr.contains("logistic, mlp, cnn"),
+        "{stderr}"
+    );
+}
