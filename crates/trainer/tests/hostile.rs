@@ -501,7 +501,7 @@ fn a_signal_after_the_training_loop_stops_the_final_writes() {
         "many.json",
         r#"{"epochs": 150, "iterations_per_epoch": 5, "validation": {"size": 500}, "log_interval": 0}"#,
     );
-    for (signals, expected) in [(1, Some(1)), (2, Some(130))] {
+    for (signals, expected) in [(1, [1, 1]), (2, [130, 143])] {
         let artifacts = dir.path().join(format!("run-{signals}"));
         let mut child = train_plain(&mnist, &artifacts, &["--config", many.to_str().unwrap()])
             .stdout(Stdio::piped())
@@ -529,20 +529,29 @@ fn a_signal_after_the_training_loop_stops_the_final_writes() {
                 .is_some_and(|line| line.starts_with("evaluating the model")),
             "{seen:?}"
         );
-        // Two signals a few milliseconds apart: the second comes while the first is still
-        // being acted on (a checkpoint's evaluation takes tens of milliseconds).
-        for _ in 0..signals {
-            Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
+        // Two signals microseconds apart, from one shell (`kill` is its builtin): the second
+        // comes while the first is still acted on (a checkpoint's evaluation takes tens of
+        // milliseconds). Two `kill` processes one after the other were milliseconds apart, and
+        // a loaded machine let the run finish stopping in between. SIGINT then SIGTERM, as two
+        // pending SIGINTs could merge into one; whichever the process takes second exits.
+        let pid = child.id();
+        let script = match signals {
+            1 => format!("kill -INT {pid}"),
+            _ => format!("kill -INT {pid}; kill -TERM {pid}"),
+        };
+        assert!(
+            Command::new("sh")
+                .args(["-c", &script])
                 .status()
-                .unwrap();
-        }
+                .unwrap()
+                .success()
+        );
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(
-            output.status.code(),
-            expected,
-            "{signals} signal(s): {stderr}"
+        let code = output.status.code();
+        assert!(
+            code.is_some_and(|code| expected.contains(&code)),
+            "{signals} signal(s): exit {code:?}, expected one of {expected:?}: {stderr}"
         );
         if signals == 1 {
             assert!(
