@@ -87,7 +87,7 @@ impl ImageData {
             },
             _ => options.split,
         };
-        let (train, validation) = split_validation(&train, split)?;
+        let (train, validation) = split_validation(train, split)?;
         let data = Self {
             name: spec.display_name(),
             format,

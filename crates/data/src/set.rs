@@ -178,6 +178,46 @@ impl ImageSet {
         }
     }
 
+    /// The images at `indices` (ascending), in place when this set's buffers are not shared
+    /// with another set: no second buffer, so that splitting a large set off its validation
+    /// images does not hold it twice. A shared set is copied, as [`ImageSet::select`] does.
+    ///
+    /// # Panics
+    ///
+    /// If an index is out of range.
+    pub fn retain(self, indices: &[usize]) -> Result<ImageSet, DataError> {
+        let ascending = indices.windows(2).all(|pair| pair[0] < pair[1]);
+        let in_range = indices.last().is_none_or(|&last| last < self.len());
+        let (shape, size) = (self.shape, self.image_size());
+        match (Arc::try_unwrap(self.pixels), Arc::try_unwrap(self.labels)) {
+            (Ok(mut pixels), Ok(mut labels)) if ascending && in_range => {
+                // `from >= to` for ascending indices: each image moves down, never over one
+                // still to be moved.
+                for (to, &from) in indices.iter().enumerate() {
+                    if to != from {
+                        pixels.copy_within(from * size..(from + 1) * size, to * size);
+                        labels[to] = labels[from];
+                    }
+                }
+                pixels.truncate(indices.len() * size);
+                labels.truncate(indices.len());
+                pixels.shrink_to_fit();
+                labels.shrink_to_fit();
+                Ok(Self {
+                    shape,
+                    pixels: Arc::new(pixels),
+                    labels: Arc::new(labels),
+                })
+            }
+            (pixels, labels) => Self {
+                shape,
+                pixels: pixels.map_or_else(|shared| shared, Arc::new),
+                labels: labels.map_or_else(|shared| shared, Arc::new),
+            }
+            .select(indices),
+        }
+    }
+
     /// A new set holding copies of the images at `indices`, in that order; an error naming the
     /// size when the memory for it cannot be had.
     ///
@@ -274,7 +314,7 @@ impl SplitConfig {
 
 /// Splits `all` into (training, validation) as `split` says.
 pub fn split_validation(
-    all: &ImageSet,
+    all: ImageSet,
     split: SplitConfig,
 ) -> Result<(ImageSet, ImageSet), DataError> {
     let available = all.len();
@@ -295,5 +335,6 @@ pub fn split_validation(
     // Keep the original file order inside each part.
     train.sort_unstable();
     validation.sort_unstable();
-    Ok((all.select(&train)?, all.select(&validation)?))
+    let validation = all.select(&validation)?;
+    Ok((all.retain(&train)?, validation))
 }

@@ -193,6 +193,36 @@ fn image_set_rejects_inconsistent_buffers() {
     assert_eq!(selected.image(0), &[4, 255, 0, 128]);
 }
 
+/// `retain` keeps the images asked for, in place or (for a shared set) as a copy, and the
+/// validation split built on it holds every image once.
+#[test]
+fn retained_and_split_sets_keep_the_right_images() {
+    let kept = set(6).retain(&[1, 3, 4]).unwrap();
+    assert_eq!(kept.labels(), &[1, 3, 4]);
+    assert_eq!(kept.image(2), &[4, 255, 0, 128]);
+    let shared = set(6);
+    let copy = shared.clone().retain(&[5, 0]).unwrap();
+    assert_eq!(copy.labels(), &[5, 0]);
+    assert_eq!(shared.len(), 6, "the shared set is left whole");
+    for seed in [None, Some(7)] {
+        let split = data::SplitConfig {
+            size: Some(4),
+            seed,
+        };
+        let (train, validation) = data::split_validation(set(10), split).unwrap();
+        assert_eq!((train.len(), validation.len()), (6, 4));
+        let mut firsts: Vec<u8> = (0..train.len())
+            .map(|i| train.image(i)[0])
+            .chain((0..validation.len()).map(|i| validation.image(i)[0]))
+            .collect();
+        firsts.sort_unstable();
+        assert_eq!(firsts, (0..10).collect::<Vec<u8>>(), "seed {seed:?}");
+        if seed.is_none() {
+            assert_eq!(validation.labels(), &[6, 7, 8, 9]);
+        }
+    }
+}
+
 #[test]
 fn each_epoch_reports_the_items_it_will_load_without_counting_them_one_by_one() {
     for (count, batch, per_epoch) in [(10, 4, 2), (10, 3, 5), (7, 7, 3), (30, 7, 11), (5, 8, 1)] {

@@ -131,6 +131,17 @@ pub fn read(cifar: Cifar, folder: &Path) -> Result<(ImageSet, ImageSet, Vec<Stri
 fn read_files(cifar: Cifar, files: &[PathBuf]) -> Result<ImageSet, DataError> {
     let mut pixels = Vec::new();
     let mut labels: Vec<Label> = Vec::new();
+    // The whole set's room at once, from the files' sizes: growing a vector file by file would
+    // hold the old and the doubled buffer at once (2.5 times the set's size for CIFAR-10).
+    let records: u64 = files
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|metadata| metadata.len() / cifar.record_bytes() as u64)
+        .sum();
+    let records =
+        usize::try_from(records.min(MAX_FILE_BYTES * files.len() as u64)).unwrap_or(usize::MAX);
+    let _ = pixels.try_reserve_exact(records.saturating_mul(SHAPE.size()));
+    let _ = labels.try_reserve_exact(records);
     for path in files {
         let bytes = read_regular_file(path, MAX_FILE_BYTES, "a CIFAR file")?;
         let record = cifar.record_bytes();
