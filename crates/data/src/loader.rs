@@ -4,11 +4,13 @@
 //! every item out of the dataset before batching. This loader also offers epochs of a fixed
 //! number of iterations over a continuous, reshuffled stream (to reproduce an iteration-based
 //! schedule such as "1,500 iterations, report every 500") and builds each batch straight from
-//! the shared `u8` buffer with one allocation.
+//! the shared `u8` buffer with one allocation, one batch ahead on a thread of its own.
 
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
@@ -192,6 +194,7 @@ impl DataLoader<ImageBatch> for ImageLoader {
             next_batch: start,
             end_batch: end,
             pass: None,
+            prefetch: Prefetch::start(self, start..end),
             items_processed: 0,
             items_total: self.items_in_epoch(epoch),
             started: None,
@@ -227,11 +230,102 @@ impl DataLoader<ImageBatch> for ImageLoader {
     }
 }
 
+impl ImageLoader {
+    /// Builds batch `number` of the stream (see [`epoch_batches`](Self::epoch_batches));
+    /// `pass` keeps the order of the pass last used. Returns the batch and its image count.
+    fn build_batch(
+        &self,
+        number: usize,
+        pass: &mut Option<(usize, Vec<usize>)>,
+    ) -> (ImageBatch, usize) {
+        let per_pass = self.batches_per_pass();
+        let (pass_number, batch_in_pass) = (number / per_pass, number % per_pass);
+        if pass
+            .as_ref()
+            .is_none_or(|(current, _)| *current != pass_number)
+        {
+            *pass = Some((pass_number, self.pass_order(pass_number)));
+        }
+        let order = &pass.as_ref().expect("pass order was just set").1;
+        let start = batch_in_pass * self.batch_size;
+        let indices = &order[start..start + self.batch_len(batch_in_pass)];
+        let batch = match self.seed {
+            Some(seed) if self.batcher.augments() => {
+                let batch_seed = seed ^ (number as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+                self.batcher
+                    .gather_augmented(&self.set, indices, &self.device, batch_seed)
+            }
+            _ => self.batcher.gather(&self.set, indices, &self.device),
+        };
+        (batch, indices.len())
+    }
+}
+
+/// Builds an epoch's batches on a thread of its own, one batch ahead of the training step that
+/// uses them.
+///
+/// Burn's `DataLoaderBuilder` has worker threads, but they work on its per-item datasets, not
+/// on this loader's stream of passes, so the loader has its own. A profile of a logistic
+/// regression's epoch had 17 % of it in building batches on the training thread, while the
+/// second core waited; the batches are the same either way (their order and augmentation are
+/// drawn from the seed and the batch number, never from timing).
+struct Prefetch {
+    /// Taken (closed) first when dropped: a worker waiting to hand over a batch then stops.
+    batches: Option<Receiver<(ImageBatch, usize)>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Prefetch {
+    /// Starts building `batches`; `None` when no thread can be started (too many threads, too
+    /// little memory): the iterator then builds them itself.
+    fn start(loader: &ImageLoader, batches: Range<usize>) -> Option<Self> {
+        if batches.is_empty() || loader.range.is_empty() {
+            return None;
+        }
+        let loader = loader.clone();
+        // A rendezvous channel: the worker holds one finished batch until the step takes it,
+        // so at most one batch more than without it is in memory.
+        let (sender, receiver) = sync_channel(0);
+        let worker = std::thread::Builder::new()
+            .name("image-loader".to_string())
+            .spawn(move || {
+                let mut pass = None;
+                for number in batches {
+                    if sender.send(loader.build_batch(number, &mut pass)).is_err() {
+                        return; // the epoch was left early
+                    }
+                }
+            })
+            .ok()?;
+        Some(Self {
+            batches: Some(receiver),
+            worker: Some(worker),
+        })
+    }
+
+    /// The next batch, `None` if the worker has stopped (it panicked).
+    fn next(&self) -> Option<(ImageBatch, usize)> {
+        self.batches.as_ref()?.recv().ok()
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        drop(self.batches.take());
+        if let Some(worker) = self.worker.take() {
+            // A panic there was met again when the iterator built that batch itself.
+            let _ = worker.join();
+        }
+    }
+}
+
 struct ImageLoaderIterator<'a> {
     loader: &'a ImageLoader,
     next_batch: usize,
     end_batch: usize,
+    /// The order of the current pass, for batches built here rather than by `prefetch`.
     pass: Option<(usize, Vec<usize>)>,
+    prefetch: Option<Prefetch>,
     items_processed: usize,
     items_total: usize,
     started: Option<Instant>,
@@ -250,32 +344,17 @@ impl Iterator for ImageLoaderIterator<'_> {
             return None;
         }
         self.started.get_or_insert_with(Instant::now);
-        let per_pass = loader.batches_per_pass();
-        let pass = self.next_batch / per_pass;
-        let batch_in_pass = self.next_batch % per_pass;
-        if self
-            .pass
-            .as_ref()
-            .is_none_or(|(current, _)| *current != pass)
-        {
-            self.pass = Some((pass, loader.pass_order(pass)));
-        }
-        let order = &self.pass.as_ref().expect("pass order was just set").1;
-        let start = batch_in_pass * loader.batch_size;
-        let indices = &order[start..start + loader.batch_len(batch_in_pass)];
-        let batch_number = self.next_batch;
+        let number = self.next_batch;
         self.next_batch += 1;
-        self.items_processed += indices.len();
-        let batch = match loader.seed {
-            Some(seed) if loader.batcher.augments() => {
-                let batch_seed =
-                    seed ^ (batch_number as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
-                loader
-                    .batcher
-                    .gather_augmented(&loader.set, indices, &loader.device, batch_seed)
-            }
-            _ => loader.batcher.gather(&loader.set, indices, &loader.device),
-        };
+        let prefetched = self.prefetch.as_ref().and_then(Prefetch::next);
+        if prefetched.is_none() {
+            // No worker, or it stopped: build the batches here (where a panic, if that is what
+            // stopped it, happens again and is reported like any other).
+            self.prefetch = None;
+        }
+        let (batch, items) =
+            prefetched.unwrap_or_else(|| loader.build_batch(number, &mut self.pass));
+        self.items_processed += items;
         Some(Ok(batch))
     }
 }

@@ -158,6 +158,28 @@ fn resuming_at_an_epoch_gives_the_same_batches_as_running_through() {
     assert_eq!(rest, all[2..]);
 }
 
+/// Batches are built one ahead on a thread of their own: an epoch left after two batches (an
+/// interrupted run) stops that thread rather than waiting on it forever, and the next epoch
+/// goes on with the stream as if the epoch had been run through.
+#[test]
+fn an_epoch_left_early_stops_its_worker_and_the_stream_goes_on() {
+    let make = || {
+        ImageLoader::new(set(30), 4, &device())
+            .shuffled(9)
+            .with_batches_per_epoch(6)
+    };
+    let epoch = |loader: &ImageLoader| -> Vec<usize> {
+        loader.iter().flat_map(|b| ids(&b.unwrap())).collect()
+    };
+    let through = make();
+    let all: Vec<Vec<usize>> = (0..3).map(|_| epoch(&through)).collect();
+    let left = make();
+    let first_two: Vec<usize> = left.iter().take(2).flat_map(|b| ids(&b.unwrap())).collect();
+    assert_eq!(first_two, all[0][..8]);
+    let rest: Vec<Vec<usize>> = (0..2).map(|_| epoch(&left)).collect();
+    assert_eq!(rest, all[1..]);
+}
+
 #[test]
 fn slices_and_device_moves_keep_the_data() {
     let loader = ImageLoader::new(set(10), 3, &device());

@@ -11,6 +11,13 @@ mod zoo;
 
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's allocator: batches are built on the loader's thread and freed on
+/// the training thread, and glibc then handed each multi-megabyte batch back to the system and
+/// faulted a new one in, which cut evaluation to about 0.6 million images per second from 1.0
+/// (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use learner::cli::{self, TrainArgs, output};
 
