@@ -11,10 +11,11 @@ mod zoo;
 
 use std::process::ExitCode;
 
-/// mimalloc rather than glibc's allocator: batches are built on the loader's thread and freed on
-/// the training thread, and glibc then handed each multi-megabyte batch back to the system and
-/// faulted a new one in, which cut evaluation to about 0.6 million images per second from 1.0
-/// (docs/benchmarks.md).
+/// mimalloc rather than glibc's allocator (and, through the crate's `override` feature, for
+/// LibTorch's C++ allocations too): batches are built on the loader's thread and freed on the
+/// training thread, and glibc then handed each multi-megabyte batch back to the kernel and
+/// faulted a new one in (evaluation at 0.64 million images a second instead of 0.87); LibTorch's
+/// tensors did the same (a third of a CNN epoch on `tch` in page faults). docs/benchmarks.md.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
