@@ -68,3 +68,19 @@ pub fn train(
         options,
     )
 }
+
+/// Runs `command` to its end: whether it succeeded, its stdout and its stderr.
+pub fn run_to_end(command: &mut std::process::Command) -> (bool, String, String) {
+    let output = command.output().expect("the command starts");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The `summary.json` of the run in `artifacts`.
+pub fn summary(artifacts: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(artifacts.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}

@@ -4,22 +4,15 @@
 use std::path::Path;
 use std::process::Command;
 
-/// `cnn ARGS --backend flex --progress plain`: success, stdout, stderr.
-fn cnn(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_cnn"))
-        .args(args)
-        .args(["--backend", "flex"])
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use integration_tests::{run_to_end, summary};
 
-fn summary(artifacts: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap()).unwrap()
+/// `cnn ARGS --backend flex`: success, stdout, stderr.
+fn cnn(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    run_to_end(
+        Command::new(env!("CARGO_BIN_EXE_cnn"))
+            .args(args)
+            .args(["--backend", "flex"]),
+    )
 }
 
 /// The colour of each class, by name.

@@ -3,27 +3,18 @@
 use std::path::Path;
 use std::process::Command;
 
-use integration_tests::mnist_dir;
+use integration_tests::{mnist_dir, run_to_end, summary};
 
 fn mlp(mnist: &Path, artifacts: &Path, extra: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(["--backend", "flex", "--progress", "plain"])
-        .args(extra)
-        .arg("--data-dir")
-        .arg(mnist)
-        .arg("--artifacts")
-        .arg(artifacts)
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+    run_to_end(
+        Command::new(env!("CARGO_BIN_EXE_mlp"))
+            .args(["--backend", "flex", "--progress", "plain"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(mnist)
+            .arg("--artifacts")
+            .arg(artifacts),
     )
-}
-
-fn summary(artifacts: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap()).unwrap()
 }
 
 /// One epoch, then a resume to two: the run continues from its checkpoint, and the artifacts
