@@ -5,19 +5,12 @@
 //! settings; `trainer --help` lists the commands and options. The command line is
 //! `learner::cli`'s, with the zoo as its models, plus `bench` and `import-pytorch`.
 
+mod allocator;
 mod bench;
 mod import;
 mod zoo;
 
 use std::process::ExitCode;
-
-/// mimalloc rather than glibc's allocator (and, through the crate's `override` feature, for
-/// LibTorch's C++ allocations too): batches are built on the loader's thread and freed on the
-/// training thread, and glibc then handed each multi-megabyte batch back to the kernel and
-/// faulted a new one in (evaluation at 0.64 million images a second instead of 0.87); LibTorch's
-/// tensors did the same (a third of a CNN epoch on `tch` in page faults). docs/benchmarks.md.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 use learner::cli::{self, TrainArgs, output};
@@ -51,6 +44,7 @@ enum Command {
 /// form); 130 / 143 / 129 a second Ctrl-C / SIGTERM / SIGHUP; 141 standard output closed early
 /// (`| head`).
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     output::exit_quietly_on_closed_stdout();
     learner::survive_file_size_limit();
     let cli = match Cli::try_parse() {
