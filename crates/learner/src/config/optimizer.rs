@@ -9,14 +9,13 @@
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{
-    AdaGradConfig, AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig,
-};
+use burn::optim::{AdaGradConfig, AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{invalid, positive};
 use crate::ConfigError;
+use crate::train::fused_adamw::FusedAdamW;
 
 /// The optimizer and its settings. JSON: an object whose `type` is `sgd` (the default when it
 /// has none, as configs written before the other optimizers), `adam`, `adamw`, `rmsprop` or
@@ -186,14 +185,15 @@ impl Optimizer {
                 .with_weight_decay(decay(s.weight_decay))
                 .with_grad_clipping(clip)
                 .init(),
-            Self::Adamw(s) => AdamWConfig::new()
-                .with_beta_1(s.betas[0] as f32)
-                .with_beta_2(s.betas[1] as f32)
-                .with_epsilon(s.epsilon as f32)
-                .with_amsgrad(s.amsgrad)
-                .with_weight_decay(s.weight_decay as f32)
-                .with_grad_clipping(clip)
-                .init(),
+            // burn-optim's AdamW, fused into one pass per parameter on flex.
+            Self::Adamw(s) => FusedAdamW::new(
+                s.betas[0] as f32,
+                s.betas[1] as f32,
+                s.epsilon as f32,
+                s.weight_decay as f32,
+                s.amsgrad,
+            )
+            .init(clip.map(|clip| clip.init())),
             Self::Rmsprop(s) => RmsPropConfig::new()
                 .with_alpha(s.alpha as f32)
                 .with_momentum(s.momentum as f32)

@@ -10,6 +10,7 @@ mod build;
 pub(crate) mod classifier;
 pub(crate) mod evaluate;
 mod finish;
+pub(crate) mod fused_adamw;
 mod launch;
 pub(crate) mod lr_find;
 mod prepare;
