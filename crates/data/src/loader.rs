@@ -359,6 +359,17 @@ impl Iterator for ImageLoaderIterator<'_> {
     }
 }
 
+/// An epoch left before its end (Ctrl-C, a divergence stop) still counts its time and images,
+/// as one cut short.
+impl Drop for ImageLoaderIterator<'_> {
+    fn drop(&mut self) {
+        if let (Some(timer), Some(started)) = (&self.loader.timer, self.started.take()) {
+            let items = (self.items_processed as f64 * self.loader.timer_scale).round() as usize;
+            timer.record_cut_short(started.elapsed(), items);
+        }
+    }
+}
+
 impl DataLoaderIterator<ImageBatch> for ImageLoaderIterator<'_> {
     fn progress(&self) -> Progress {
         Progress::new(
@@ -376,6 +387,7 @@ impl DataLoaderIterator<ImageBatch> for ImageLoaderIterator<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct EpochTimer {
     epochs: Arc<std::sync::Mutex<Vec<(Duration, usize)>>>,
+    cut_short: Arc<std::sync::Mutex<Option<(Duration, usize)>>>,
 }
 
 impl EpochTimer {
@@ -389,6 +401,22 @@ impl EpochTimer {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push((elapsed, items));
+    }
+
+    fn record_cut_short(&self, elapsed: Duration, items: usize) {
+        *self
+            .cut_short
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((elapsed, items));
+    }
+
+    /// `(duration, items)` of the last epoch left before its end (the training was stopped
+    /// inside it), if any: its steps ran, but it is not among [`epochs`](Self::epochs).
+    pub fn cut_short(&self) -> Option<(Duration, usize)> {
+        *self
+            .cut_short
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `(duration, items)` of each finished epoch, in order.

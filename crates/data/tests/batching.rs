@@ -203,6 +203,23 @@ fn timer_records_each_finished_epoch() {
     let epochs = timer.epochs();
     assert_eq!(epochs.len(), 2);
     assert!(epochs.iter().all(|(_, items)| *items == 10));
+    assert_eq!(timer.cut_short(), None, "no epoch was left early");
+}
+
+/// An epoch left after two of its three batches (a Ctrl-C) is not a finished epoch, but its
+/// images are counted as cut short; one never started counts nothing.
+#[test]
+fn timer_counts_an_epoch_cut_short() {
+    let timer = EpochTimer::new();
+    let loader = ImageLoader::new(set(10), 4, &device()).timed(timer.clone());
+    drop(loader.iter());
+    assert_eq!(timer.cut_short(), None, "an epoch that never started");
+    let mut epoch = loader.iter();
+    epoch.next().unwrap().unwrap();
+    epoch.next().unwrap().unwrap();
+    drop(epoch);
+    assert!(timer.epochs().is_empty());
+    assert_eq!(timer.cut_short().map(|(_, items)| items), Some(8));
 }
 
 #[test]

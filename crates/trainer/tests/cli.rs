@@ -707,6 +707,15 @@ fn stops_cleanly_on(signal: &str) {
             .unwrap();
     assert_eq!(summary["interrupted"], true);
     assert!(summary["epochs"].as_u64().unwrap() < 1000);
+    // The training time counts every step run, the epoch the signal cut short included.
+    let trained = summary["train_seconds"].as_f64().unwrap();
+    let history = summary["history"].as_array().unwrap();
+    let last_epoch = history.last().unwrap()["train_seconds"].as_f64().unwrap();
+    assert!(trained >= last_epoch && trained > 0.0, "{summary}");
+    assert!(
+        summary["samples_per_second"].as_f64().unwrap() > 0.0,
+        "{summary}"
+    );
 }
 
 /// A disk that fills up, before the first checkpoint, during training or while the final

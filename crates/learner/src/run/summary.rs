@@ -60,7 +60,8 @@ pub struct Summary {
     pub test_accuracy: f64,
     /// Mean cross-entropy of the final model on the test set.
     pub test_loss: f64,
-    /// Seconds spent in training epochs by this process (validation excluded).
+    /// Seconds spent in training epochs by this process (validation excluded), with an epoch
+    /// a stop cut short.
     pub train_seconds: f64,
     /// Training images per second over those epochs.
     pub samples_per_second: f64,

@@ -238,11 +238,14 @@ fn seconds_by_epoch(timer: &EpochTimer, done: usize) -> Vec<(usize, f64)> {
         .collect()
 }
 
-/// Training seconds of this process (0 when it trained no epoch: a resume that only finishes
-/// the artifacts) and training images per second.
+/// Training seconds of this process (0 when it trained no step: a resume that only finishes
+/// the artifacts) and training images per second, an epoch cut short by a stop included.
 fn speed(timer: &EpochTimer, seconds_by_epoch: &[(usize, f64)]) -> (f64, f64) {
-    let seconds = seconds_by_epoch.last().map_or(0.0, |(_, seconds)| *seconds);
-    let samples: usize = timer.epochs().iter().map(|(_, items)| items).sum();
+    let (cut_seconds, cut_samples) = timer.cut_short().map_or((0.0, 0), |(duration, items)| {
+        (duration.as_secs_f64(), items)
+    });
+    let seconds = seconds_by_epoch.last().map_or(0.0, |(_, seconds)| *seconds) + cut_seconds;
+    let samples = cut_samples + timer.epochs().iter().map(|(_, items)| items).sum::<usize>();
     let per_second = if seconds > 0.0 {
         samples as f64 / seconds
     } else {
