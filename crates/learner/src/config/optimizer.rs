@@ -9,13 +9,13 @@
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdaGradConfig, AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{AdaGradConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{invalid, positive};
 use crate::ConfigError;
-use crate::train::fused_adamw::FusedAdamW;
+use crate::train::fused_adam::{FusedAdam, FusedAdamW, Moments, module_optimizer};
 
 /// The optimizer and its settings. JSON: an object whose `type` is `sgd` (the default when it
 /// has none, as configs written before the other optimizers), `adam`, `adamw`, `rmsprop` or
@@ -177,23 +177,15 @@ impl Optimizer {
                 }
                 sgd.with_weight_decay(decay(s.weight_decay)).init()
             }
-            Self::Adam(s) => AdamConfig::new()
-                .with_beta_1(s.betas[0] as f32)
-                .with_beta_2(s.betas[1] as f32)
-                .with_epsilon(s.epsilon as f32)
-                .with_amsgrad(s.amsgrad)
-                .with_weight_decay(decay(s.weight_decay))
-                .with_grad_clipping(clip)
-                .init(),
-            // burn-optim's AdamW, fused into one pass per parameter on flex.
-            Self::Adamw(s) => FusedAdamW::new(
-                s.betas[0] as f32,
-                s.betas[1] as f32,
-                s.epsilon as f32,
-                s.weight_decay as f32,
-                s.amsgrad,
-            )
-            .init(clip.map(|clip| clip.init())),
+            // burn-optim's Adam and AdamW, fused into one pass per parameter on flex.
+            Self::Adam(s) => {
+                let decay = (s.weight_decay > 0.0).then_some(s.weight_decay as f32);
+                module_optimizer(FusedAdam::new(s.moments(), decay), clip.map(|c| c.init()))
+            }
+            Self::Adamw(s) => {
+                let adamw = FusedAdamW::new(s.moments(), s.weight_decay as f32);
+                module_optimizer(adamw, clip.map(|c| c.init()))
+            }
             Self::Rmsprop(s) => RmsPropConfig::new()
                 .with_alpha(s.alpha as f32)
                 .with_momentum(s.momentum as f32)
@@ -287,6 +279,16 @@ impl Default for AdamSettings {
 }
 
 impl AdamSettings {
+    /// The moments' settings, as the fused Adam and AdamW take them.
+    fn moments(&self) -> Moments {
+        Moments {
+            beta_1: self.betas[0] as f32,
+            beta_2: self.betas[1] as f32,
+            epsilon: self.epsilon as f32,
+            amsgrad: self.amsgrad,
+        }
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         for beta in self.betas {
             if !(0.0..1.0).contains(&beta) {

@@ -10,7 +10,7 @@ mod build;
 pub(crate) mod classifier;
 pub(crate) mod evaluate;
 mod finish;
-pub(crate) mod fused_adamw;
+pub(crate) mod fused_adam;
 mod launch;
 pub(crate) mod lr_find;
 mod prepare;
