@@ -282,3 +282,34 @@ fn every_backend_computes_the_same_convolution_gradients() {
         eprintln!("{case:?}: every backend's convolution gradients agree with flex's");
     }
 }
+
+/// ReLU's input gradient (LibTorch's own backward on tch, patches/burn-tch) agrees with flex's
+/// on every backend: the gradient where the input is positive, 0 where it is negative or 0.
+#[test]
+fn every_backend_computes_the_same_relu_gradient() {
+    let values: Vec<f32> = (0..60).map(|i| ((i % 7) as f32 - 3.0) * 0.5).collect();
+    assert!(values.contains(&0.0), "an input of exactly 0 is tried");
+    let gradient = |kind: BackendKind| {
+        let device = kind
+            .device()
+            .unwrap_or_else(|err| panic!("{err}"))
+            .autodiff();
+        let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [6, 10]), &device);
+        let x = x.require_grad();
+        let g = Tensor::<2>::from_data(TensorData::new(values.clone(), [6, 10]), &device);
+        let grads = (burn::tensor::activation::relu(x.clone()) * (g + 5.0))
+            .sum()
+            .backward();
+        let grad = x.grad(&grads).unwrap().into_data();
+        grad.iter::<f32>().collect::<Vec<_>>()
+    };
+    let reference = gradient(BackendKind::Flex);
+    let expected: Vec<f32> = values
+        .iter()
+        .map(|&v| if v > 0.0 { v + 5.0 } else { 0.0 })
+        .collect();
+    assert_eq!(reference, expected, "flex's ReLU gradient");
+    for kind in backends() {
+        assert_eq!(gradient(kind), expected, "{kind}'s ReLU gradient");
+    }
+}

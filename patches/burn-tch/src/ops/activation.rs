@@ -13,6 +13,15 @@ impl ActivationOps<Self> for LibTorch {
         )
     }
 
+    // Patched (PATCHED.md): LibTorch's own ReLU backward, one pass, where Burn's generic one
+    // makes a boolean mask and then fills through it.
+    fn relu_backward(output: TchTensor, grad: TchTensor) -> TchTensor {
+        let storage = output.storage.clone();
+        let tensor = output.tensor.threshold_backward(&grad.tensor, 0);
+
+        TchTensor::from_existing(tensor, storage)
+    }
+
     fn gelu_backward(tensor: TchTensor, grad: TchTensor) -> TchTensor {
         let storage = tensor.storage.clone();
         let tensor = tensor.tensor.gelu_backward(&grad.tensor, "none");
