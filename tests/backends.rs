@@ -313,3 +313,181 @@ fn every_backend_computes_the_same_relu_gradient() {
         assert_eq!(gradient(kind), expected, "{kind}'s ReLU gradient");
     }
 }
+
+/// One max pooling tried on every backend.
+#[derive(Clone, Copy, Debug)]
+struct PoolCase {
+    /// The input's shape, [batch, channels, height, width].
+    shape: [usize; 4],
+    kernel: usize,
+    stride: usize,
+    /// Build the input as [batch, channels, width, height] and swap the last two dimensions, so
+    /// that the backend pools a strided view (a copy on backends without views).
+    transposed: bool,
+    /// Put NaN in some windows (two in one of them) and make one window -inf only.
+    extremes: bool,
+}
+
+/// The case's input values in logical order: three levels in a scrambled order, so that most
+/// windows hold their largest value twice or more, in every pair of places; some -inf; and when
+/// asked NaN and a window of -inf only (the first one).
+fn pool_input(case: PoolCase) -> Vec<f32> {
+    let count: usize = case.shape.iter().product();
+    let level = |i: usize| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 3;
+    let mut values: Vec<f32> = (0..count).map(|i| level(i) as f32 - 1.0).collect();
+    let width = case.shape[3];
+    for index in [0, 1, width, 5] {
+        values[index] = f32::NEG_INFINITY;
+    }
+    if case.extremes {
+        values[width + 1] = f32::NEG_INFINITY;
+        for index in [2, width + 3, 2 * width + 4] {
+            values[index] = f32::NAN;
+        }
+    }
+    values
+}
+
+/// LibTorch's rule, written plainly: scan each window in row-major order and take a value
+/// greater than the best so far, or NaN; the values, the indices (flat within each plane), the
+/// input gradient of `sum(pool(x) * g)`, and how many windows hold their largest value twice or
+/// more (ties, where the first must win).
+fn reference_max_pool(
+    case: PoolCase,
+    input: &[f32],
+    g: &[f32],
+) -> (Vec<f32>, Vec<i64>, Vec<f32>, usize) {
+    let [batch, channels, height, width] = case.shape;
+    let (k, s) = (case.kernel, case.stride);
+    let (out_height, out_width) = ((height - k) / s + 1, (width - k) / s + 1);
+    let (mut values, mut indices) = (Vec::new(), Vec::new());
+    let mut gradient = vec![0.0f32; input.len()];
+    let mut ties = 0;
+    for plane in 0..batch * channels {
+        for oh in 0..out_height {
+            for ow in 0..out_width {
+                let mut best: Option<(f32, usize)> = None;
+                let mut tied = false;
+                for kh in 0..k {
+                    for kw in 0..k {
+                        let at = (oh * s + kh) * width + ow * s + kw;
+                        let value = input[plane * height * width + at];
+                        if best.is_none_or(|(b, _)| value > b || value.is_nan()) {
+                            best = Some((value, at));
+                            tied = false;
+                        } else if best.is_some_and(|(b, _)| value == b) {
+                            tied = true;
+                        }
+                    }
+                }
+                let (value, at) = best.unwrap();
+                gradient[plane * height * width + at] += g[values.len()];
+                values.push(value);
+                indices.push(at as i64);
+                ties += usize::from(tied);
+            }
+        }
+    }
+    (values, indices, gradient, ties)
+}
+
+/// `kind`'s max pooling of the case: values without indices, values and indices, and the input
+/// gradient of `sum(pool(x) * g)` through autodiff.
+fn backend_max_pool(kind: BackendKind, case: PoolCase, g: &[f32]) -> [Vec<f32>; 4] {
+    use burn::tensor::module::{max_pool2d, max_pool2d_with_indices};
+    let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
+    let [batch, channels, height, width] = case.shape;
+    let input = pool_input(case);
+    let tensor = |device: &Device| {
+        if case.transposed {
+            let mut swapped = vec![0.0f32; input.len()];
+            for plane in 0..batch * channels {
+                for row in 0..height {
+                    for column in 0..width {
+                        swapped[plane * height * width + column * height + row] =
+                            input[plane * height * width + row * width + column];
+                    }
+                }
+            }
+            let data = TensorData::new(swapped, [batch, channels, width, height]);
+            Tensor::<4>::from_data(data, device).swap_dims(2, 3)
+        } else {
+            Tensor::<4>::from_data(TensorData::new(input.clone(), case.shape), device)
+        }
+    };
+    let options =
+        burn::tensor::ops::MaxPoolOptions::new([case.kernel; 2]).with_stride([case.stride; 2]);
+    let floats = |t: Tensor<4>| t.into_data().iter::<f32>().collect::<Vec<_>>();
+    let values = floats(max_pool2d(tensor(&device), options.clone()));
+    let (with_indices, indices) = max_pool2d_with_indices(tensor(&device), options.clone());
+    let indices = indices
+        .into_data()
+        .iter::<i64>()
+        .map(|i| i as f32)
+        .collect();
+    let autodiff = device.autodiff();
+    let x = tensor(&autodiff).require_grad();
+    let pooled = max_pool2d(x.clone(), options);
+    let g = Tensor::<4>::from_data(TensorData::new(g.to_vec(), pooled.dims()), &autodiff);
+    let grads = (pooled * g).sum().backward();
+    let gradient = floats(x.grad(&grads).unwrap().reshape(case.shape));
+    [values, floats(with_indices), indices, gradient]
+}
+
+/// Max pooling (LibTorch's 2x2 kernel replaced on tch, patches/burn-tch) gives PyTorch's values,
+/// indices and gradient on every backend: ties go to the first value of the window, -inf windows
+/// to their first place, odd sides drop their last row and column, strided inputs pool as
+/// their values; a larger batch runs on several threads, and a 3x3 pooling the patch leaves to
+/// LibTorch. On flex and tch, as in PyTorch, NaN wins (the last one in its window) and a window
+/// of -inf only pools to -inf at its first place; that case leaves out ndarray, which skips NaN,
+/// and wgpu, which pools such a window to -f32::MAX.
+#[test]
+fn every_backend_computes_the_same_max_pool() {
+    let case = |shape, kernel, stride, transposed, extremes| PoolCase {
+        shape,
+        kernel,
+        stride,
+        transposed,
+        extremes,
+    };
+    let cases = [
+        case([2, 3, 6, 8], 2, 2, false, false),
+        case([1, 2, 7, 9], 2, 2, false, false),
+        case([2, 2, 6, 8], 2, 2, true, false),
+        case([8, 64, 16, 16], 2, 2, false, false),
+        case([1, 2, 7, 9], 3, 2, false, false),
+        case([1, 2, 6, 8], 2, 2, false, true),
+    ];
+    let same = |a: &[f32], b: &[f32]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    };
+    for case in cases {
+        let input = pool_input(case);
+        let [batch, channels, height, width] = case.shape;
+        let side = |length: usize| (length - case.kernel) / case.stride + 1;
+        let outputs = batch * channels * side(height) * side(width);
+        let g: Vec<f32> = (0..outputs).map(|i| 1.0 + i as f32 * 0.25).collect();
+        let (values, indices, gradient, ties) = reference_max_pool(case, &input, &g);
+        assert!(
+            ties > 0,
+            "{case:?}: no window holds its largest value twice"
+        );
+        let indices: Vec<f32> = indices.iter().map(|&i| i as f32).collect();
+        let kinds = backends()
+            .into_iter()
+            .filter(|kind| !case.extremes || matches!(kind, BackendKind::Flex | BackendKind::Tch));
+        for kind in kinds {
+            let [plain, with_indices, found, grad] = backend_max_pool(kind, case, &g);
+            assert!(same(&plain, &values), "{kind}, {case:?}: values {plain:?}");
+            assert!(
+                same(&with_indices, &values),
+                "{kind}, {case:?}: values {with_indices:?}"
+            );
+            assert_eq!(found, indices, "{kind}, {case:?}: indices");
+            assert_eq!(grad, gradient, "{kind}, {case:?}: input gradient");
+        }
+    }
+}

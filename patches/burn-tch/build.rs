@@ -153,6 +153,9 @@ impl SystemInfo {
         // Patch (logreg): LibTorch's convolution backward, see PATCHED.md.
         let conv_backward = "src/conv_backward.cpp";
         println!("cargo:rerun-if-changed={conv_backward}");
+        // Patch (logreg): 2x2 max pooling, see PATCHED.md.
+        let max_pool = "src/max_pool.cpp";
+        println!("cargo:rerun-if-changed={max_pool}");
 
         match self.os {
             Os::Linux | Os::Macos => {
@@ -164,7 +167,7 @@ impl SystemInfo {
                     .flag(format!("-Wl,-rpath={}", self.libtorch_lib_dir.display()))
                     .flag("-std=c++17")
                     .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={}", self.cxx11_abi))
-                    .files(&[cuda_dependency, conv_backward])
+                    .files(&[cuda_dependency, conv_backward, max_pool])
                     .compile("burn-tch");
             }
             Os::Windows => {
@@ -174,7 +177,7 @@ impl SystemInfo {
                     .warnings(false)
                     .includes(&self.libtorch_include_dirs)
                     .flag("/std:c++17")
-                    .files(&[cuda_dependency, conv_backward])
+                    .files(&[cuda_dependency, conv_backward, max_pool])
                     .compile("burn-tch");
             }
         };

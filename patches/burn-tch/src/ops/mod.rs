@@ -3,6 +3,7 @@ mod base;
 mod bool_tensor;
 mod int_tensor;
 mod conv_backward;
+mod max_pool;
 mod module;
 mod qtensor;
 mod tensor;

@@ -1,4 +1,5 @@
 use super::conv_backward::{ConvGrad, convolution_backward};
+use super::max_pool::max_pool2d_2x2;
 use crate::{IntoKind, LibTorch, TchTensor};
 use burn_backend::{
     IntDType, TensorMetadata,
@@ -339,6 +340,18 @@ impl ModuleOps<Self> for LibTorch {
         dilation: [usize; 2],
         ceil_mode: bool,
     ) -> TchTensor {
+        // Patch (logreg): the common 2x2 pooling in one pass, see max_pool.rs and PATCHED.md.
+        if let Some((tensor, _)) = max_pool2d_2x2(
+            &x.tensor,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            false,
+        ) {
+            return TchTensor::new(tensor);
+        }
         let tensor = tch::Tensor::max_pool2d(
             &x.tensor,
             [kernel_size[0] as i64, kernel_size[1] as i64],
@@ -360,6 +373,21 @@ impl ModuleOps<Self> for LibTorch {
         ceil_mode: bool,
         indices_dtype: IntDType,
     ) -> MaxPool2dWithIndices<Self> {
+        // Patch (logreg): the common 2x2 pooling in one pass, see max_pool.rs and PATCHED.md.
+        if let Some((tensor, Some(indices))) = max_pool2d_2x2(
+            &x.tensor,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            true,
+        ) {
+            return MaxPool2dWithIndices::new(
+                TchTensor::new(tensor),
+                TchTensor::new(indices.to_kind(indices_dtype.into_kind())),
+            );
+        }
         let (tensor, indices) = tch::Tensor::max_pool2d_with_indices(
             &x.tensor,
             [kernel_size[0] as i64, kernel_size[1] as i64],
