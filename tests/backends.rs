@@ -491,3 +491,43 @@ fn every_backend_computes_the_same_max_pool() {
         }
     }
 }
+
+/// Bernoulli masks, dropout's (drawn in one parallel pass on tch, patches/burn-tch), hold only 0
+/// and 1, with the probability asked (within 5 standard deviations over 200,001 values, an odd
+/// count), exactly 0 or 1 at the ends; two draws differ, and the same seed draws the same mask
+/// again.
+#[test]
+fn every_backend_draws_bernoulli_masks_with_the_probability_asked() {
+    use burn::tensor::Distribution;
+    const COUNT: usize = 200_001;
+    for kind in backends() {
+        let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
+        let draw = |p: f64| {
+            let mask = Tensor::<1>::random([COUNT], Distribution::Bernoulli(p), &device);
+            mask.into_data().iter::<f32>().collect::<Vec<_>>()
+        };
+        for p in [0.0, 0.1, 0.75, 1.0] {
+            let mask = draw(p);
+            assert!(
+                mask.iter().all(|&v| v == 0.0 || v == 1.0),
+                "{kind}: a Bernoulli({p}) mask holds a value other than 0 and 1"
+            );
+            let ones = mask.iter().filter(|&&v| v == 1.0).count() as f64;
+            let (expected, sigma) = (p * COUNT as f64, (COUNT as f64 * p * (1.0 - p)).sqrt());
+            assert!(
+                (ones - expected).abs() <= 5.0 * sigma,
+                "{kind}: {ones} ones in a Bernoulli({p}) mask of {COUNT}, expected {expected}"
+            );
+            assert_eq!(
+                mask[COUNT - 1],
+                mask[COUNT - 1].round(),
+                "{kind}: last value"
+            );
+        }
+        assert_ne!(draw(0.5), draw(0.5), "{kind}: two draws gave the same mask");
+        device.seed(7);
+        let first = draw(0.5);
+        device.seed(7);
+        assert_eq!(first, draw(0.5), "{kind}: the same seed drew another mask");
+    }
+}

@@ -156,6 +156,9 @@ impl SystemInfo {
         // Patch (logreg): 2x2 max pooling, see PATCHED.md.
         let max_pool = "src/max_pool.cpp";
         println!("cargo:rerun-if-changed={max_pool}");
+        // Patch (logreg): Bernoulli masks, see PATCHED.md.
+        let bernoulli = "src/bernoulli.cpp";
+        println!("cargo:rerun-if-changed={bernoulli}");
 
         match self.os {
             Os::Linux | Os::Macos => {
@@ -167,7 +170,7 @@ impl SystemInfo {
                     .flag(format!("-Wl,-rpath={}", self.libtorch_lib_dir.display()))
                     .flag("-std=c++17")
                     .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={}", self.cxx11_abi))
-                    .files(&[cuda_dependency, conv_backward, max_pool])
+                    .files(&[cuda_dependency, conv_backward, max_pool, bernoulli])
                     .compile("burn-tch");
             }
             Os::Windows => {
@@ -177,7 +180,7 @@ impl SystemInfo {
                     .warnings(false)
                     .includes(&self.libtorch_include_dirs)
                     .flag("/std:c++17")
-                    .files(&[cuda_dependency, conv_backward, max_pool])
+                    .files(&[cuda_dependency, conv_backward, max_pool, bernoulli])
                     .compile("burn-tch");
             }
         };

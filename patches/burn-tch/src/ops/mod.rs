@@ -1,5 +1,6 @@
 mod activation;
 mod base;
+mod bernoulli;
 mod bool_tensor;
 mod int_tensor;
 mod conv_backward;

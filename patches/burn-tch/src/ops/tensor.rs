@@ -33,8 +33,12 @@ impl FloatTensorOps<Self> for LibTorch {
             }
             Distribution::Bernoulli(prob) => {
                 let mut tensor = TchTensor::empty(shape, *device, dtype.into());
+                // Patch (logreg): f32 CPU masks in one parallel pass, see bernoulli.rs.
                 tensor
-                    .mut_ops(|tensor| tensor.f_bernoulli_float_(prob).unwrap())
+                    .mut_ops(|tensor| {
+                        super::bernoulli::bernoulli_(tensor, prob);
+                        tensor.shallow_clone()
+                    })
                     .unwrap()
             }
             Distribution::Uniform(from, to) => {
