@@ -2,7 +2,8 @@
 //! (src/bernoulli.cpp), where LibTorch's `bernoulli_(p)` draws every value on one thread from an
 //! mt19937. Every other tensor keeps LibTorch's. See PATCHED.md.
 
-use std::ffi::{CStr, c_char};
+use super::ffi::panic_on_error;
+use std::ffi::c_char;
 use tch::{Device, Kind};
 use torch_sys::C_tensor;
 
@@ -25,10 +26,6 @@ pub(crate) fn bernoulli_(tensor: &mut tch::Tensor, p: f64) {
     // SAFETY: `tensor` is a live tch tensor, borrowed mutably for the call; the C++ side only
     // writes its values, or returns a malloc'ed message.
     let error = unsafe { burn_tch_bernoulli_f32_(tensor.as_ptr(), p) };
-    if !error.is_null() {
-        // SAFETY: a NUL-terminated string from strdup, freed once here.
-        let message = unsafe { CStr::from_ptr(error) }.to_string_lossy().into_owned();
-        unsafe { libc::free(error.cast()) };
-        panic!("bernoulli_f32_: {message}");
-    }
+    // SAFETY: NULL or a message from strdup.
+    unsafe { panic_on_error(error, "bernoulli_f32_") };
 }

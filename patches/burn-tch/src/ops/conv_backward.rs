@@ -3,7 +3,8 @@
 //! which computes the weight gradient as a forward convolution of the swapped input and output
 //! gradient, a shape LibTorch's CPU kernels handle several times slower. See PATCHED.md.
 
-use std::ffi::{CStr, c_char, c_int};
+use super::ffi::{panic_on_error, take_tensor};
+use std::ffi::{c_char, c_int};
 use torch_sys::C_tensor;
 
 unsafe extern "C" {
@@ -66,17 +67,11 @@ pub(crate) fn convolution_backward<const N: usize>(
             &mut grad_weight,
         )
     };
-    if !error.is_null() {
-        // SAFETY: a NUL-terminated string from strdup, freed once here.
-        let message = unsafe { CStr::from_ptr(error) }.to_string_lossy().into_owned();
-        unsafe { libc::free(error.cast()) };
-        panic!("LibTorch convolution_backward: {message}");
-    }
+    // SAFETY: NULL or a message from strdup; NULL or a tensor from new, handed over to us.
+    unsafe { panic_on_error(error, "LibTorch convolution_backward") };
     let tensor = match which {
         ConvGrad::Input => grad_input,
         ConvGrad::Weight => grad_weight,
     };
-    assert!(!tensor.is_null(), "LibTorch convolution_backward returned no tensor");
-    // SAFETY: a tensor the C++ side allocated with new and handed over to us.
-    unsafe { tch::Tensor::from_ptr(tensor) }
+    unsafe { take_tensor(tensor, "LibTorch convolution_backward") }
 }

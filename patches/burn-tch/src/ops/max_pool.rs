@@ -2,7 +2,8 @@
 //! f32 CPU tensors, where LibTorch's generic CPU kernel is several times slower
 //! than the convolution before it. Every other pooling goes to LibTorch. See PATCHED.md.
 
-use std::ffi::{CStr, c_char, c_int};
+use super::ffi::{panic_on_error, take_tensor};
+use std::ffi::{c_char, c_int};
 use tch::{Device, Kind};
 use torch_sys::C_tensor;
 
@@ -55,18 +56,9 @@ pub(crate) fn max_pool2d_2x2(
             &mut indices,
         )
     };
-    if !error.is_null() {
-        // SAFETY: a NUL-terminated string from strdup, freed once here.
-        let message = unsafe { CStr::from_ptr(error) }.to_string_lossy().into_owned();
-        unsafe { libc::free(error.cast()) };
-        panic!("max_pool2d_2x2: {message}");
-    }
-    assert!(!output.is_null(), "max_pool2d_2x2 returned no tensor");
-    // SAFETY: tensors the C++ side allocated with new and handed over to us.
-    let output = unsafe { tch::Tensor::from_ptr(output) };
-    let indices = want_indices.then(|| {
-        assert!(!indices.is_null(), "max_pool2d_2x2 returned no indices");
-        unsafe { tch::Tensor::from_ptr(indices) }
-    });
+    // SAFETY: NULL or a message from strdup; NULL or tensors from new, handed over to us.
+    unsafe { panic_on_error(error, "max_pool2d_2x2") };
+    let output = unsafe { take_tensor(output, "max_pool2d_2x2") };
+    let indices = want_indices.then(|| unsafe { take_tensor(indices, "max_pool2d_2x2 (indices)") });
     Some((output, indices))
 }

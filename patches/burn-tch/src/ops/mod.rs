@@ -4,6 +4,7 @@ mod bernoulli;
 mod bool_tensor;
 mod int_tensor;
 mod conv_backward;
+mod ffi;
 mod max_pool;
 mod module;
 mod qtensor;
