@@ -531,3 +531,125 @@ fn every_backend_draws_bernoulli_masks_with_the_probability_asked() {
         assert_eq!(first, draw(0.5), "{kind}: the same seed drew another mask");
     }
 }
+
+/// One matrix product tried on every backend: `[m, k] x [k, n]`.
+#[derive(Clone, Copy, Debug)]
+struct ProductCase {
+    m: usize,
+    k: usize,
+    n: usize,
+    /// Build the left matrix as `[k, m]` and transpose it (a strided view, columns contiguous,
+    /// as in a linear layer's weight gradient).
+    left_transposed: bool,
+    /// Build the right matrix as `[n, k]` and transpose it.
+    right_transposed: bool,
+}
+
+/// Values in [-1, 1] in a scrambled order, different for each `salt`.
+fn scrambled(count: usize, salt: u64) -> Vec<f32> {
+    (0..count as u64)
+        .map(|i| {
+            let h = (i ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                .wrapping_mul(0xbf58_476d_1ce4_e5b9)
+                .rotate_left(29)
+                .wrapping_mul(0x94d0_49bb_1331_11eb);
+            (h >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// The product on `kind`, and the left matrix's values in `[m, k]` order.
+fn backend_product(kind: BackendKind, case: ProductCase, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
+    let ProductCase { m, k, n, .. } = case;
+    let left = if case.left_transposed {
+        Tensor::<2>::from_data(TensorData::new(a.to_vec(), [k, m]), &device).transpose()
+    } else {
+        Tensor::<2>::from_data(TensorData::new(a.to_vec(), [m, k]), &device)
+    };
+    let right = if case.right_transposed {
+        Tensor::<2>::from_data(TensorData::new(b.to_vec(), [n, k]), &device).transpose()
+    } else {
+        Tensor::<2>::from_data(TensorData::new(b.to_vec(), [k, n]), &device)
+    };
+    left.matmul(right).into_data().iter::<f32>().collect()
+}
+
+/// Matrix products with few columns (flex's own loops for at most 16, patches/burn-flex) agree
+/// with an f64 product on every backend: one to 17 columns, 1 to 1,000 rows (split over
+/// threads), `k` a multiple of 16 or not, the left matrix with its rows or its columns
+/// contiguous, the right one transposed; a NaN in a row makes that row NaN.
+#[test]
+fn every_backend_multiplies_matrices_with_few_columns_alike() {
+    let case = |m, k, n, left_transposed, right_transposed| ProductCase {
+        m,
+        k,
+        n,
+        left_transposed,
+        right_transposed,
+    };
+    let mut cases = Vec::new();
+    for n in [1, 3, 6, 10, 12, 13, 16, 17] {
+        cases.push(case(128, 784, n, false, false));
+        cases.push(case(784, 128, n, true, false));
+    }
+    cases.extend([
+        case(1, 784, 10, false, false),
+        case(5, 17, 10, false, true),
+        case(33, 47, 11, false, false),
+        case(1000, 784, 10, false, false),
+        case(16, 130, 10, true, false),
+        case(47, 33, 10, true, true),
+        case(50, 200, 15, true, false),
+        case(1000, 784, 10, true, false),
+    ]);
+    for (salt, case) in cases.into_iter().enumerate() {
+        let ProductCase { m, k, n, .. } = case;
+        let mut a = scrambled(m * k, 2 * salt as u64);
+        let b = scrambled(k * n, 2 * salt as u64 + 1);
+        let poisoned = m / 2;
+        // The left matrix's value at [poisoned, k / 2], in whichever order it is stored.
+        let at = if case.left_transposed {
+            (k / 2) * m + poisoned
+        } else {
+            poisoned * k + k / 2
+        };
+        a[at] = f32::NAN;
+        let left = |i: usize, p: usize| {
+            f64::from(if case.left_transposed {
+                a[p * m + i]
+            } else {
+                a[i * k + p]
+            })
+        };
+        let right = |p: usize, j: usize| {
+            f64::from(if case.right_transposed {
+                b[j * k + p]
+            } else {
+                b[p * n + j]
+            })
+        };
+        for kind in backends() {
+            let product = backend_product(kind, case, &a, &b);
+            assert_eq!(product.len(), m * n, "{kind}, {case:?}");
+            for i in 0..m {
+                for j in 0..n {
+                    let got = product[i * n + j];
+                    if i == poisoned {
+                        assert!(
+                            got.is_nan(),
+                            "{kind}, {case:?}: [{i}, {j}] is {got}, not NaN"
+                        );
+                        continue;
+                    }
+                    let exact: f64 = (0..k).map(|p| left(i, p) * right(p, j)).sum();
+                    let scale: f64 = (0..k).map(|p| (left(i, p) * right(p, j)).abs()).sum();
+                    assert!(
+                        (f64::from(got) - exact).abs() <= 1e-5 * scale + 1e-6,
+                        "{kind}, {case:?}: [{i}, {j}] is {got}, not {exact}"
+                    );
+                }
+            }
+        }
+    }
+}

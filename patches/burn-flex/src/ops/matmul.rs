@@ -96,6 +96,11 @@ pub fn matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
     let k_rhs = rhs_shape[rhs_rank - 2];
     assert_eq!(k_lhs, k_rhs, "matmul: inner dimensions must match");
 
+    // Patched (patches/burn-flex/PATCHED.md): at most 16 output columns, f32, 2-D.
+    if let Some(output) = super::skinny::try_matmul(&lhs, &rhs) {
+        return output;
+    }
+
     match lhs.dtype() {
         DType::F32 => matmul_gemm::<f32>(lhs, rhs),
         DType::F64 => matmul_gemm::<f64>(lhs, rhs),

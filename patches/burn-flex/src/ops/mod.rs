@@ -111,6 +111,7 @@ mod int;
 pub mod interpolate;
 pub mod mask;
 pub mod matmul;
+mod skinny;
 mod module;
 pub mod pool;
 mod qtensor;
