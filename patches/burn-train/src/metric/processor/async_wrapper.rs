@@ -153,10 +153,16 @@ impl<P: EventProcessorEvaluation + 'static> WorkerEvaluation<P> {
     }
 }
 
+/// Events the training loop may hand the processor before it waits for it (patched: 1 in
+/// burn-train 0.22.1). Each holds a step's outputs (on a GPU, device memory) until processed.
+const TRAINING_QUEUE: usize = 32;
+
 impl<ET: Send + 'static, EV: Send + 'static> AsyncProcessorTraining<ET, EV> {
     /// Create an event processor for training.
     pub fn new<P: EventProcessorTraining<ET, EV> + 'static>(processor: P) -> Self {
-        let (sender, rec) = async_channel::bounded(1);
+        // Patched (PATCHED.md): room for TRAINING_QUEUE events, not 1, so that the training
+        // loop does not wait for the metrics of the step before last.
+        let (sender, rec) = async_channel::bounded(TRAINING_QUEUE);
         let (error_sender, error_rec) = async_channel::unbounded();
 
         let worker = Worker::new(
