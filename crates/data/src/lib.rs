@@ -38,6 +38,7 @@ pub use formats::idx;
 mod loader;
 #[cfg(feature = "images")]
 pub mod picture;
+mod prefetch;
 mod set;
 mod source;
 mod spec;

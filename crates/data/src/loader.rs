@@ -4,13 +4,11 @@
 //! every item out of the dataset before batching. This loader also offers epochs of a fixed
 //! number of iterations over a continuous, reshuffled stream (to reproduce an iteration-based
 //! schedule such as "1,500 iterations, report every 500") and builds each batch straight from
-//! the shared `u8` buffer with one allocation, one batch ahead on a thread of its own.
+//! the shared `u8` buffer with one allocation, a few batches ahead on a thread of its own.
 
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
@@ -20,6 +18,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use crate::prefetch::Prefetch;
 use crate::{ImageBatch, ImageBatcher, ImageSet};
 
 /// Loads [`ImageBatch`]es from an [`ImageSet`].
@@ -194,7 +193,7 @@ impl DataLoader<ImageBatch> for ImageLoader {
             next_batch: start,
             end_batch: end,
             pass: None,
-            prefetch: Prefetch::start(self, start..end),
+            prefetch: self.prefetch(start..end),
             items_processed: 0,
             items_total: self.items_in_epoch(epoch),
             started: None,
@@ -261,61 +260,34 @@ impl ImageLoader {
     }
 }
 
-/// Builds an epoch's batches on a thread of its own, one batch ahead of the training step that
-/// uses them.
-///
-/// Burn's `DataLoaderBuilder` has worker threads, but they work on its per-item datasets, not
-/// on this loader's stream of passes, so the loader has its own. A profile of a logistic
-/// regression's epoch had 17 % of it in building batches on the training thread, while the
-/// second core waited; the batches are the same either way (their order and augmentation are
-/// drawn from the seed and the batch number, never from timing).
-struct Prefetch {
-    /// Taken (closed) first when dropped: a worker waiting to hand over a batch then stops.
-    batches: Option<Receiver<(ImageBatch, usize)>>,
-    worker: Option<JoinHandle<()>>,
-}
+/// Bytes of batches a loader keeps built ahead of the training step (at most
+/// [`MAX_AHEAD`] batches, at least one).
+const AHEAD_BYTES: usize = 16 << 20;
 
-impl Prefetch {
-    /// Starts building `batches`; `None` when no thread can be started (too many threads, too
-    /// little memory): the iterator then builds them itself.
-    fn start(loader: &ImageLoader, batches: Range<usize>) -> Option<Self> {
-        if batches.is_empty() || loader.range.is_empty() {
+/// Most batches a loader keeps built ahead.
+const MAX_AHEAD: usize = 8;
+
+impl ImageLoader {
+    /// Starts building `batches` on a thread of their own, a few ahead of the step.
+    ///
+    /// Burn's `DataLoaderBuilder` has worker threads, but they work on its per-item datasets,
+    /// not on this loader's stream of passes, so the loader has its own. A profile of a
+    /// logistic regression's epoch had 17 % of it in building batches on the training thread,
+    /// while the second core waited; the batches are the same either way (their order and
+    /// augmentation are drawn from the seed and the batch number, never from timing).
+    fn prefetch(&self, batches: Range<usize>) -> Option<Prefetch<(ImageBatch, usize)>> {
+        if batches.is_empty() || self.range.is_empty() {
             return None;
         }
-        let loader = loader.clone();
-        // A rendezvous channel: the worker holds one finished batch until the step takes it,
-        // so at most one batch more than without it is in memory.
-        let (sender, receiver) = sync_channel(0);
-        let worker = std::thread::Builder::new()
-            .name("image-loader".to_string())
-            .spawn(move || {
-                let mut pass = None;
-                for number in batches {
-                    if sender.send(loader.build_batch(number, &mut pass)).is_err() {
-                        return; // the epoch was left early
-                    }
-                }
-            })
-            .ok()?;
-        Some(Self {
-            batches: Some(receiver),
-            worker: Some(worker),
+        let batch_bytes = self.batch_size * self.set.shape().size() * size_of::<f32>();
+        let depth = (AHEAD_BYTES / batch_bytes.max(1)).clamp(1, MAX_AHEAD);
+        let loader = self.clone();
+        let mut pass = None;
+        let mut batches = batches;
+        Prefetch::start("image-loader", depth, move || {
+            let number = batches.next()?;
+            Some(loader.build_batch(number, &mut pass))
         })
-    }
-
-    /// The next batch, `None` if the worker has stopped (it panicked).
-    fn next(&self) -> Option<(ImageBatch, usize)> {
-        self.batches.as_ref()?.recv().ok()
-    }
-}
-
-impl Drop for Prefetch {
-    fn drop(&mut self) {
-        drop(self.batches.take());
-        if let Some(worker) = self.worker.take() {
-            // A panic there was met again when the iterator built that batch itself.
-            let _ = worker.join();
-        }
     }
 }
 
@@ -325,7 +297,7 @@ struct ImageLoaderIterator<'a> {
     end_batch: usize,
     /// The order of the current pass, for batches built here rather than by `prefetch`.
     pass: Option<(usize, Vec<usize>)>,
-    prefetch: Option<Prefetch>,
+    prefetch: Option<Prefetch<(ImageBatch, usize)>>,
     items_processed: usize,
     items_total: usize,
     started: Option<Instant>,
