@@ -66,6 +66,11 @@ impl<R: Checkpoint> Checkpointer<R> for ListedCheckpointer {
 /// Burn runs it on a thread of its own, so the measuring overlaps the next epoch's training.
 pub(crate) struct ModelCheckpointer<M: ImageClassifier> {
     files: ListedCheckpointer,
+    /// One thread for the measuring's parallel work (flex splits large products over rayon's
+    /// threads): on the global pool it took both cores from the next epoch's training, whose
+    /// epochs then varied from 0.061 to 0.10 s on a logistic regression; see
+    /// docs/benchmarks.md. `None` if the thread could not be started (it then runs as before).
+    pool: Option<rayon::ThreadPool>,
     // Burn's checkpointers must be `Sync`, and a module need not be: the template is only ever
     // cloned, under the lock.
     template: std::sync::Mutex<Classifier<M>>,
@@ -85,6 +90,11 @@ impl<M: ImageClassifier> ModelCheckpointer<M> {
     ) -> Result<Self, LearnerError> {
         Ok(Self {
             files: ListedCheckpointer::new(folder, "model")?,
+            pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(|_| "checkpoint-eval".to_string())
+                .build()
+                .ok(),
             template: std::sync::Mutex::new(Classifier::new(template)),
             sets,
             history: History::new(folder),
@@ -118,8 +128,11 @@ impl<M: ImageClassifier> ModelCheckpointer<M> {
 impl<M: ImageClassifier> Checkpointer<ModuleRecord> for ModelCheckpointer<M> {
     fn save(&self, epoch: usize, record: ModuleRecord) -> Result<(), CheckpointerError> {
         self.files.save(epoch, record.clone())?;
-        self.measure(epoch, record)
-            .map_err(|problem| CheckpointerError::Unknown(format!("epoch {epoch}: {problem}")))
+        match &self.pool {
+            Some(pool) => pool.install(|| self.measure(epoch, record)),
+            None => self.measure(epoch, record),
+        }
+        .map_err(|problem| CheckpointerError::Unknown(format!("epoch {epoch}: {problem}")))
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
