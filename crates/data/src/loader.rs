@@ -275,7 +275,7 @@ impl ImageLoader {
     /// logistic regression's epoch had 17 % of it in building batches on the training thread,
     /// while the second core waited; the batches are the same either way (their order and
     /// augmentation are drawn from the seed and the batch number, never from timing).
-    fn prefetch(&self, batches: Range<usize>) -> Option<Prefetch<(ImageBatch, usize)>> {
+    fn prefetch(&self, mut batches: Range<usize>) -> Option<Prefetch<(ImageBatch, usize)>> {
         if batches.is_empty() || self.range.is_empty() {
             return None;
         }
@@ -283,7 +283,6 @@ impl ImageLoader {
         let depth = (AHEAD_BYTES / batch_bytes.max(1)).clamp(1, MAX_AHEAD);
         let loader = self.clone();
         let mut pass = None;
-        let mut batches = batches;
         Prefetch::start("image-loader", depth, move || {
             let number = batches.next()?;
             Some(loader.build_batch(number, &mut pass))
