@@ -166,6 +166,10 @@ fn trains_with_plain_output_then_evaluates_and_refuses_to_clobber() {
             .unwrap();
     let accuracy = summary["test_accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.88, "{accuracy}");
+    // Burn's log keeps its epoch lines but not a line a step (patches/burn-train).
+    let log = std::fs::read_to_string(artifacts.join("experiment.log")).unwrap();
+    assert!(log.contains("Executing training step for epoch 1"), "{log}");
+    assert!(!log.contains("Iteration 1\n"), "{log}");
 
     let (output, stdout, stderr) = run(on_flex("eval")
         .arg("--artifacts")

@@ -1,7 +1,6 @@
-//! What a run records as it goes and when it ends: Burn's application log, the metric logs
-//! (Burn's layout), the TensorBoard event file, the progress lines, the pictures and the evaluation report.
+//! What a run records as it goes and when it ends: the metric logs (Burn's layout), the
+//! TensorBoard event file, the progress lines, the pictures and the evaluation report.
 
-pub(crate) mod app_log;
 pub(crate) mod events;
 pub(crate) mod metric_log;
 pub mod plots;

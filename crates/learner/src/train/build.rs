@@ -16,7 +16,6 @@ use super::prepare::Run;
 use super::signals::CtrlC;
 use super::stopping::{self, DeltaEarlyStopping};
 use super::{Init, ProgressMode, TrainOptions, seeded_init};
-use crate::record::app_log::RunLogInstaller;
 use crate::record::events::EventLog;
 use crate::record::metric_log::{LogStatus, MetricFiles};
 use crate::record::renderer::OutputStatus;
@@ -189,9 +188,6 @@ fn recorded<M: ImageClassifier>(
         Arc::new(loaders.train),
         Arc::new(loaders.valid),
     )
-    .with_application_logger(Some(Box::new(RunLogInstaller::new(
-        folder.root().join("experiment.log"),
-    ))))
     .with_metric_logger(metric_files)
     .metrics((AccuracyMetric::new(), LossMetric::new()))
     .metric_train_numeric(LearningRateMetric::new())

@@ -105,7 +105,8 @@ impl<M: LearnerModel> DdpTrainEpoch<M> {
                 }
             };
             iteration += peer_count;
-            log::info!("Iteration {iteration}");
+            // Patched (PATCHED.md): DEBUG, not INFO, so `experiment.log` gets no line a step.
+            log::debug!("Iteration {iteration}");
 
             let mut progress = iterator.progress();
             progress.items_processed *= peer_count;

@@ -102,7 +102,8 @@ impl<M: LearnerModel> SingleDeviceTrainEpoch<M> {
                 }
             };
             iteration += 1;
-            log::info!("Iteration {iteration}");
+            // Patched (PATCHED.md): DEBUG, not INFO, so `experiment.log` gets no line a step.
+            log::debug!("Iteration {iteration}");
 
             let progress = iterator.progress();
             let item = learner.train_step(item);
