@@ -32,6 +32,9 @@ pub mod checkpoint;
 
 pub(crate) mod components;
 
+/// Patched (PATCHED.md): how the metric threads wait for their next message.
+pub(crate) mod gather;
+
 /// Renderer modules to display metrics and training information.
 pub mod renderer;
 

@@ -1,8 +1,9 @@
 use crate::metric::processor::{EvaluatorEvent, EventProcessorError, EventProcessorEvaluation};
 
 use super::EventProcessorTraining;
-use async_channel::{Receiver, Sender};
-use std::thread::JoinHandle;
+use async_channel::{Receiver, Sender, TryRecvError};
+use std::thread::{JoinHandle, Thread};
+use crate::gather::Polled;
 
 /// Event processor for the training process.
 ///
@@ -15,6 +16,8 @@ use std::thread::JoinHandle;
 pub struct AsyncProcessorTraining<ET, EV> {
     sender: Sender<Message<ET, EV>>,
     worker: Worker,
+    /// The worker's thread, woken when a message needs an answer (patched, PATCHED.md).
+    thread: Thread,
 }
 
 /// Event processor for the model evaluation.
@@ -96,7 +99,8 @@ impl<ET: Send + 'static, EV: Send + 'static, P: EventProcessorTraining<ET, EV> +
         std::thread::Builder::new()
             .name("train-worker".into())
             .spawn(move || {
-                while let Ok(msg) = worker.rec.recv_blocking() {
+                let _drain = DrainOnExit(&worker.rec);
+                while let Some(msg) = next_gathered(&worker.rec) {
                     match msg {
                         Message::Train(event) => {
                             report(&worker.error_sender, worker.processor.process_train(event))
@@ -133,6 +137,7 @@ impl<P: EventProcessorEvaluation + 'static> WorkerEvaluation<P> {
         std::thread::Builder::new()
             .name("evel-worker".into())
             .spawn(move || {
+                let _drain = DrainOnExit(&worker.rec);
                 while let Ok(event) = worker.rec.recv_blocking() {
                     match event {
                         EvalMessage::Test(event) => {
@@ -153,9 +158,37 @@ impl<P: EventProcessorEvaluation + 'static> WorkerEvaluation<P> {
     }
 }
 
+/// Drops every message still queued when a worker's loop ends, by a panic too (patched,
+/// PATCHED.md). A queued `Flush` or `Renderer` holds the sender its caller waits on; left in
+/// the channel (which the caller's own sender keeps alive) it would make that caller wait
+/// forever instead of seeing the worker's death. With room for many events, a flush sent while
+/// the worker was dying on an earlier event did exactly that.
+struct DrainOnExit<'a, M>(&'a Receiver<M>);
+
+impl<M> Drop for DrainOnExit<'_, M> {
+    fn drop(&mut self) {
+        self.0.close();
+        while self.0.try_recv().is_ok() {}
+    }
+}
+
 /// Events the training loop may hand the processor before it waits for it (patched: 1 in
 /// burn-train 0.22.1). Each holds a step's outputs (on a GPU, device memory) until processed.
-const TRAINING_QUEUE: usize = 32;
+const TRAINING_QUEUE: usize = 64;
+
+/// The training processor's next message, or `None` once the channel is closed and empty.
+/// Patched (PATCHED.md): burn-train 0.22.1 blocked in `recv_blocking` whenever the queue was
+/// empty, so that every training step's `send` woke this thread; see [`crate::gather`].
+fn next_gathered<M>(rec: &Receiver<M>) -> Option<M> {
+    crate::gather::next_gathered(
+        || match rec.try_recv() {
+            Ok(msg) => Polled::Message(msg),
+            Err(TryRecvError::Empty) => Polled::Empty,
+            Err(TryRecvError::Closed) => Polled::Closed,
+        },
+        || rec.recv_blocking().ok(),
+    )
+}
 
 impl<ET: Send + 'static, EV: Send + 'static> AsyncProcessorTraining<ET, EV> {
     /// Create an event processor for training.
@@ -165,12 +198,15 @@ impl<ET: Send + 'static, EV: Send + 'static> AsyncProcessorTraining<ET, EV> {
         let (sender, rec) = async_channel::bounded(TRAINING_QUEUE);
         let (error_sender, error_rec) = async_channel::unbounded();
 
-        let worker = Worker::new(
-            WorkerTraining::start(processor, rec, error_sender),
-            error_rec,
-        );
+        let handle = WorkerTraining::start(processor, rec, error_sender);
+        let thread = handle.thread().clone();
+        let worker = Worker::new(handle, error_rec);
 
-        Self { sender, worker }
+        Self {
+            sender,
+            worker,
+            thread,
+        }
     }
 }
 
@@ -219,9 +255,9 @@ impl<ET: Send, EV: Send> EventProcessorTraining<ET, EV> for AsyncProcessorTraini
 
     fn flush(&mut self) -> Result<(), EventProcessorError> {
         let (sender, receiver) = async_channel::bounded(1);
-        if self.sender.send_blocking(Message::Flush(sender)).is_err()
-            || receiver.recv_blocking().is_err()
-        {
+        let sent = self.sender.send_blocking(Message::Flush(sender));
+        self.thread.unpark();
+        if sent.is_err() || receiver.recv_blocking().is_err() {
             self.worker.died();
         }
         self.worker.check_errors()
@@ -229,11 +265,9 @@ impl<ET: Send, EV: Send> EventProcessorTraining<ET, EV> for AsyncProcessorTraini
 
     fn renderer(mut self) -> Box<dyn crate::renderer::MetricsRenderer> {
         let (sender, rec) = async_channel::bounded(1);
-        if self
-            .sender
-            .send_blocking(Message::Renderer(sender))
-            .is_err()
-        {
+        let sent = self.sender.send_blocking(Message::Renderer(sender));
+        self.thread.unpark();
+        if sent.is_err() {
             self.worker.died();
         }
 

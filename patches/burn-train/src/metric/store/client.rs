@@ -1,12 +1,18 @@
 use super::EventStore;
 use super::{Aggregate, Direction, Event, Split};
+use crate::gather::{Polled, next_gathered};
 use std::sync::Arc;
-use std::{sync::mpsc, thread::JoinHandle};
+use std::{
+    sync::mpsc,
+    thread::{JoinHandle, Thread},
+};
 
 /// Type that allows to communicate with an [event store](EventStore).
 pub struct EventStoreClient {
     sender: mpsc::Sender<Message>,
     handler: Option<JoinHandle<()>>,
+    /// The store's thread, woken when a message needs an answer (patched, PATCHED.md).
+    thread: Thread,
 }
 
 impl EventStoreClient {
@@ -19,9 +25,14 @@ impl EventStoreClient {
         let thread = WorkerThread::new(store, receiver);
 
         let handler = std::thread::spawn(move || thread.run());
+        let thread = handler.thread().clone();
         let handler = Some(handler);
 
-        Self { sender, handler }
+        Self {
+            sender,
+            handler,
+            thread,
+        }
     }
 }
 
@@ -65,6 +76,7 @@ impl EventStoreClient {
                 sender,
             ))
             .expect("Can send event to event store thread.");
+        self.thread.unpark();
 
         match receiver.recv() {
             Ok(value) => value,
@@ -90,6 +102,7 @@ impl EventStoreClient {
                 sender,
             ))
             .expect("Can send event to event store thread.");
+        self.thread.unpark();
 
         match receiver.recv() {
             Ok(value) => value,
@@ -109,7 +122,16 @@ where
     C: EventStore,
 {
     fn run(mut self) {
-        for item in self.receiver.iter() {
+        // Patched (PATCHED.md): the messages that gathered while this thread rested are taken
+        // in one go; burn-train 0.22.1 blocked in `recv` (`receiver.iter()`) whenever the queue
+        // was empty, so every event's send woke this thread. See `crate::gather`.
+        let poll = |receiver: &mpsc::Receiver<Message>| match receiver.try_recv() {
+            Ok(msg) => Polled::Message(msg),
+            Err(mpsc::TryRecvError::Empty) => Polled::Empty,
+            Err(mpsc::TryRecvError::Disconnected) => Polled::Closed,
+        };
+        while let Some(item) = next_gathered(|| poll(&self.receiver), || self.receiver.recv().ok())
+        {
             match item {
                 Message::End => {
                     return;
@@ -162,6 +184,7 @@ impl Drop for EventStoreClient {
         self.sender
             .send(Message::End)
             .expect("Can send the end message to the event store thread.");
+        self.thread.unpark();
         let handler = self.handler.take();
 
         if let Some(handler) = handler {
