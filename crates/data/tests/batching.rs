@@ -50,6 +50,28 @@ fn batch_is_one_float_tensor_scaled_like_to_tensor() {
 }
 
 #[test]
+fn every_pixel_value_becomes_exactly_its_division() {
+    // One 16x16 image holding each of the 256 pixel values once.
+    let set = ImageSet::grey(16, 16, (0..=255u8).collect(), vec![0]).unwrap();
+    let plain = floats(ImageBatcher::new().gather(&set, &[0], &device()).images);
+    let expected: Vec<f32> = (0..=255u8).map(|p| f32::from(p) / 255.0).collect();
+    assert_eq!(plain, expected);
+    let normalize = data::Normalize {
+        mean: vec![0.1307],
+        std: vec![0.3081],
+    };
+    let normalized =
+        ImageBatcher::new()
+            .normalized(Some(&normalize), 1)
+            .gather(&set, &[0], &device());
+    let (mean, std) = (0.1307f64 as f32, 0.3081f64 as f32);
+    let expected: Vec<f32> = (0..=255u8)
+        .map(|p| (f32::from(p) / 255.0 - mean) / std)
+        .collect();
+    assert_eq!(floats(normalized.images), expected);
+}
+
+#[test]
 fn works_with_burns_own_dataloader() {
     let loader = DataLoaderBuilder::new(ImageBatcher::new())
         .batch_size(4)
