@@ -2,10 +2,14 @@
 //! the forward product `[128, 784] x [784, 10]`, the weight gradient's `[784, 128] x [128, 10]`,
 //! forward and cross-entropy, then with the backward pass, then with an SGD step (momentum 0.9,
 //! weight decay 1e-5, as `configs/default.json`). Means over 2,000 repetitions, after 200 to
-//! warm up. docs/benchmarks.md ("Matrix products with few columns on flex") quotes it:
+//! warm up. It allocates through mimalloc as the trainer does (run it with mimalloc's purge
+//! delay at -1, the trainer's setting): with glibc's allocator the tensors were 16-byte aligned
+//! rather than 64, the forward product's 64-byte loads were split across cache lines, and it
+//! took 35-39 µs instead of 27. docs/benchmarks.md ("Matrix products with few columns on flex")
+//! quotes it:
 //!
 //! ```sh
-//! cargo run --release -p trainer --example step_probe
+//! MIMALLOC_PURGE_DELAY=-1 cargo run --release -p trainer --example step_probe
 //! ```
 
 use std::time::Instant;
@@ -17,6 +21,10 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+
+/// The trainer's allocator (`src/allocator.rs`), so that tensors are aligned as in training.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The logistic regression's layer.
 #[derive(Module, Debug)]
