@@ -1,5 +1,6 @@
 //! Times a logistic regression's training step on flex, piece by piece, outside the learner:
-//! the forward product `[128, 784] x [784, 10]`, the weight gradient's `[784, 128] x [128, 10]`,
+//! the forward product `[128, 784] x [784, 10]` (and an evaluation batch's, `[1000, 784]`), the
+//! weight gradient's `[784, 128] x [128, 10]`,
 //! forward and cross-entropy, then with the backward pass, then with an SGD step (momentum 0.9,
 //! weight decay 1e-5, as `configs/default.json`). Means over 2,000 repetitions, after 200 to
 //! warm up. It allocates through mimalloc as the trainer does (run it with mimalloc's purge
@@ -53,6 +54,10 @@ fn main() {
     let output_grad = Tensor::<2>::random([128, 10], uniform, &device);
     time("product [128, 784] x [784, 10]", || {
         let _ = images.clone().matmul(weight.clone()).into_data();
+    });
+    let eval_images = Tensor::<2>::random([1000, 784], uniform, &device);
+    time("product [1000, 784] x [784, 10] (evaluation)", || {
+        let _ = eval_images.clone().matmul(weight.clone()).into_data();
     });
     time("product [784, 128] (transposed) x [128, 10]", || {
         let _ = images
