@@ -159,12 +159,11 @@ fn strides(tensor: &FlexTensor) -> Option<(usize, usize)> {
 /// The right matrix's columns, each contiguous: `[n, k]` (read row by row, as a linear
 /// layer's `[k, n]` weight is stored).
 fn pack_columns(b: &[f32], b_rs: usize, b_cs: usize, k: usize, n: usize) -> Vec<f32> {
-    let mut packed = vec![0.0f32; n * k];
-    for i in 0..k {
-        let row = &b[i * b_rs..];
-        for j in 0..n {
-            packed[j * k + i] = row[j * b_cs];
-        }
+    // Column by column: the writes in order, without zeroing the buffer first (the reads are
+    // strided, but the whole matrix is small enough for the L1 cache).
+    let mut packed = Vec::with_capacity(n * k);
+    for j in 0..n {
+        packed.extend((0..k).map(|i| b[i * b_rs + j * b_cs]));
     }
     packed
 }
