@@ -25,6 +25,28 @@ pub(crate) enum Polled<M> {
     Closed,
 }
 
+/// What `std::sync::mpsc`'s `try_recv` found (the event store's channel).
+impl<M> From<Result<M, std::sync::mpsc::TryRecvError>> for Polled<M> {
+    fn from(received: Result<M, std::sync::mpsc::TryRecvError>) -> Self {
+        match received {
+            Ok(msg) => Self::Message(msg),
+            Err(std::sync::mpsc::TryRecvError::Empty) => Self::Empty,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Self::Closed,
+        }
+    }
+}
+
+/// What `async_channel`'s `try_recv` found (the training processor's channel).
+impl<M> From<Result<M, async_channel::TryRecvError>> for Polled<M> {
+    fn from(received: Result<M, async_channel::TryRecvError>) -> Self {
+        match received {
+            Ok(msg) => Self::Message(msg),
+            Err(async_channel::TryRecvError::Empty) => Self::Empty,
+            Err(async_channel::TryRecvError::Closed) => Self::Closed,
+        }
+    }
+}
+
 /// The next message: at once if one is queued; else after a rest of [`GATHER`] (shorter if
 /// the thread is unparked) if one came meanwhile; else whatever `block` waits for (`None` once
 /// the channel is closed).
@@ -51,11 +73,7 @@ mod tests {
     use std::sync::mpsc;
 
     fn poll<M>(receiver: &mpsc::Receiver<M>) -> Polled<M> {
-        match receiver.try_recv() {
-            Ok(msg) => Polled::Message(msg),
-            Err(mpsc::TryRecvError::Empty) => Polled::Empty,
-            Err(mpsc::TryRecvError::Disconnected) => Polled::Closed,
-        }
+        receiver.try_recv().into()
     }
 
     #[test]

@@ -1,9 +1,9 @@
 use crate::metric::processor::{EvaluatorEvent, EventProcessorError, EventProcessorEvaluation};
 
 use super::EventProcessorTraining;
-use async_channel::{Receiver, Sender, TryRecvError};
+use crate::gather::next_gathered;
+use async_channel::{Receiver, Sender};
 use std::thread::{JoinHandle, Thread};
-use crate::gather::Polled;
 
 /// Event processor for the training process.
 ///
@@ -100,7 +100,12 @@ impl<ET: Send + 'static, EV: Send + 'static, P: EventProcessorTraining<ET, EV> +
             .name("train-worker".into())
             .spawn(move || {
                 let _drain = DrainOnExit(&worker.rec);
-                while let Some(msg) = next_gathered(&worker.rec) {
+                // Patched (PATCHED.md): burn-train 0.22.1 blocked in `recv_blocking` whenever
+                // the queue was empty, so that every training step's send woke this thread.
+                while let Some(msg) = next_gathered(
+                    || worker.rec.try_recv().into(),
+                    || worker.rec.recv_blocking().ok(),
+                ) {
                     match msg {
                         Message::Train(event) => {
                             report(&worker.error_sender, worker.processor.process_train(event))
@@ -175,20 +180,6 @@ impl<M> Drop for DrainOnExit<'_, M> {
 /// Events the training loop may hand the processor before it waits for it (patched: 1 in
 /// burn-train 0.22.1). Each holds a step's outputs (on a GPU, device memory) until processed.
 const TRAINING_QUEUE: usize = 64;
-
-/// The training processor's next message, or `None` once the channel is closed and empty.
-/// Patched (PATCHED.md): burn-train 0.22.1 blocked in `recv_blocking` whenever the queue was
-/// empty, so that every training step's `send` woke this thread; see [`crate::gather`].
-fn next_gathered<M>(rec: &Receiver<M>) -> Option<M> {
-    crate::gather::next_gathered(
-        || match rec.try_recv() {
-            Ok(msg) => Polled::Message(msg),
-            Err(TryRecvError::Empty) => Polled::Empty,
-            Err(TryRecvError::Closed) => Polled::Closed,
-        },
-        || rec.recv_blocking().ok(),
-    )
-}
 
 impl<ET: Send + 'static, EV: Send + 'static> AsyncProcessorTraining<ET, EV> {
     /// Create an event processor for training.

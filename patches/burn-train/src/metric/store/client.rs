@@ -1,6 +1,6 @@
 use super::EventStore;
 use super::{Aggregate, Direction, Event, Split};
-use crate::gather::{Polled, next_gathered};
+use crate::gather::next_gathered;
 use std::sync::Arc;
 use std::{
     sync::mpsc,
@@ -125,13 +125,10 @@ where
         // Patched (PATCHED.md): the messages that gathered while this thread rested are taken
         // in one go; burn-train 0.22.1 blocked in `recv` (`receiver.iter()`) whenever the queue
         // was empty, so every event's send woke this thread. See `crate::gather`.
-        let poll = |receiver: &mpsc::Receiver<Message>| match receiver.try_recv() {
-            Ok(msg) => Polled::Message(msg),
-            Err(mpsc::TryRecvError::Empty) => Polled::Empty,
-            Err(mpsc::TryRecvError::Disconnected) => Polled::Closed,
-        };
-        while let Some(item) = next_gathered(|| poll(&self.receiver), || self.receiver.recv().ok())
-        {
+        while let Some(item) = next_gathered(
+            || self.receiver.try_recv().into(),
+            || self.receiver.recv().ok(),
+        ) {
             match item {
                 Message::End => {
                     return;
