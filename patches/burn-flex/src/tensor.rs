@@ -70,12 +70,13 @@ impl FlexTensor {
                 // Buffer exactly matches logical size; try zero-copy unwrap
                 match Arc::try_unwrap(self.data) {
                     Ok(bytes) => bytes,
-                    Err(arc) => Bytes::from_bytes_vec((*arc)[..expected_bytes].to_vec()),
+                    // Patched (PATCHED.md): one copy, not two.
+                    Err(arc) => copied_bytes(&arc[..expected_bytes], dtype_size(self.dtype)),
                 }
             } else {
                 // Contiguous at offset 0 but buffer is oversized (e.g., narrowed view).
-                // Truncate to exact logical size.
-                Bytes::from_bytes_vec(self.data[..expected_bytes].to_vec())
+                // Truncate to exact logical size. Patched (PATCHED.md): one copy, not two.
+                copied_bytes(&self.data[..expected_bytes], dtype_size(self.dtype))
             };
             TensorData::from_bytes(bytes, self.layout.shape().clone(), self.dtype)
         } else {
@@ -233,7 +234,8 @@ impl FlexTensor {
     pub fn empty(shape: Shape, dtype: DType) -> Self {
         let num_elements = shape.num_elements();
         let elem_size = dtype_size(dtype);
-        let bytes = Bytes::from_bytes_vec(alloc::vec![0u8; num_elements * elem_size]);
+        // Patched (PATCHED.md): allocated zeroed, not zeroed and then copied.
+        let bytes = zeroed_bytes(num_elements, elem_size);
         let layout = Layout::contiguous(shape);
         Self {
             data: Arc::new(bytes),
@@ -921,6 +923,58 @@ fn copy_2d_tiled<E: Copy + Send + Sync>(
 /// empty allocations in `FlexTensor::empty`, truncated buffers in `into_data`,
 /// and zero-byte memcpys in `repeat_dim`. The panic turns all three into a
 /// loud, actionable failure at the dispatch boundary.
+/// `len` zeroed elements of `elem_size` bytes, in an allocation aligned for them.
+///
+/// Patched (PATCHED.md): upstream made `Bytes::from_bytes_vec(vec![0u8; ..])`, and
+/// `from_bytes_vec` copies every `Vec<u8>` (alignment 1) into a new 16-byte-aligned allocation:
+/// a zeroing and a copy for every matrix product's output. A vector of the element's own width
+/// becomes `Bytes` as it is (`Bytes::from_elems`), aligned as flex's other buffers, which
+/// `from_elems` makes from typed vectors. Widths without an unsigned integer of their size (1 and
+/// anything unusual) keep upstream's way.
+pub(crate) fn zeroed_bytes(len: usize, elem_size: usize) -> Bytes {
+    match elem_size {
+        2 => Bytes::from_elems(alloc::vec![0u16; len]),
+        4 => Bytes::from_elems(alloc::vec![0u32; len]),
+        8 => Bytes::from_elems(alloc::vec![0u64; len]),
+        16 => Bytes::from_elems(alloc::vec![0u128; len]),
+        _ => Bytes::from_bytes_vec(alloc::vec![0u8; len * elem_size]),
+    }
+}
+
+/// A copy of `src`, a whole number of elements of `elem_size` bytes, in an allocation aligned
+/// for them: one copy where upstream's `Bytes::from_bytes_vec(src.to_vec())` made two (see
+/// [`zeroed_bytes`]).
+pub(crate) fn copied_bytes(src: &[u8], elem_size: usize) -> Bytes {
+    match elem_size {
+        2 => Bytes::from_elems(copied::<u16>(src)),
+        4 => Bytes::from_elems(copied::<u32>(src)),
+        8 => Bytes::from_elems(copied::<u64>(src)),
+        16 => Bytes::from_elems(copied::<u128>(src)),
+        _ => Bytes::from_bytes_vec(src.to_vec()),
+    }
+}
+
+/// `src`'s bytes as a vector of `T`, copied once.
+fn copied<T: bytemuck::Pod>(src: &[u8]) -> Vec<T> {
+    let len = src.len() / size_of::<T>();
+    assert_eq!(
+        len * size_of::<T>(),
+        src.len(),
+        "burn-flex: {} bytes are not a whole number of {}-byte elements",
+        src.len(),
+        size_of::<T>()
+    );
+    let mut out = Vec::<T>::with_capacity(len);
+    // SAFETY: `out` has room for `len` elements, `len * size_of::<T>() == src.len()` bytes,
+    // which the copy initialises entirely before `set_len`; every bit pattern is a valid `T`
+    // (`Pod`), and the regions cannot overlap (`out` is a new allocation).
+    unsafe {
+        core::ptr::copy_nonoverlapping(src.as_ptr(), out.as_mut_ptr().cast::<u8>(), src.len());
+        out.set_len(len);
+    }
+    out
+}
+
 pub(crate) fn dtype_size(dtype: DType) -> usize {
     // Delegate to burn-std's canonical size to stay in sync.
     let size = dtype.size();
@@ -945,6 +999,35 @@ mod tests {
         let result = tensor.into_data();
         assert_eq!(data.shape(), result.shape());
         assert_eq!(data.dtype(), result.dtype());
+    }
+
+    /// Patched (PATCHED.md): new buffers are zeroed, of the asked length, aligned for their
+    /// element; copies are exact; a shared tensor's data is copied with its values.
+    #[test]
+    fn test_buffers_are_zeroed_or_copied_and_aligned_for_their_element() {
+        for size in [1usize, 2, 4, 8, 16, 3] {
+            let bytes = zeroed_bytes(7, size);
+            assert_eq!(bytes.len(), 7 * size, "{size}-byte elements");
+            assert!(bytes.iter().all(|&b| b == 0), "{size}-byte elements");
+            let source: Vec<u8> = (0..7 * size).map(|i| (i * 37 % 251) as u8).collect();
+            let copy = copied_bytes(&source, size);
+            assert_eq!(&copy[..], &source[..], "{size}-byte elements");
+        }
+        for size in [2usize, 4, 8, 16] {
+            assert_eq!(zeroed_bytes(5, size).as_ptr() as usize % size, 0);
+            assert_eq!(
+                copied_bytes(&vec![1u8; 5 * size], size).as_ptr() as usize % size,
+                0
+            );
+        }
+        let values = [1.5f32, -2.0, 3.25, 4.0, 5.0, 6.0];
+        let tensor = FlexTensor::from_data(TensorData::new(values.to_vec(), [2, 3]));
+        let shared = tensor.clone();
+        let data = tensor.into_data();
+        assert_eq!(data.as_slice::<f32>().unwrap(), &values);
+        assert_eq!(shared.into_data().as_slice::<f32>().unwrap(), &values);
+        let empty = FlexTensor::empty(Shape::new([3, 5]), DType::F32).into_data();
+        assert_eq!(empty.as_slice::<f32>().unwrap(), &[0.0; 15]);
     }
 
     #[test]
