@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 
 /// Learner struct encapsulating all components necessary to train a Neural Network model.
 pub struct Learner<M: LearnerModel> {
-    pub(crate) model: M,
+    /// The model; `None` only inside [`Learner::optimizer_step`] (see there). Patched
+    /// (PATCHED.md): was `M`.
+    pub(crate) model: Option<M>,
     optim: ModuleOptimizer,
     lr_scheduler: ModuleLrScheduler,
     lr_module: ModuleLearningRate,
@@ -42,7 +44,7 @@ impl<M: LearnerModel> Learner<M> {
         lr_scheduler: impl Into<ModuleLrScheduler>,
     ) -> Self {
         Self {
-            model,
+            model: Some(model),
             optim,
             lr_scheduler: lr_scheduler.into(),
             lr_module: 0.0.into(),
@@ -53,12 +55,30 @@ impl<M: LearnerModel> Learner<M> {
 impl<M: LearnerModel> Learner<M> {
     /// Fork the learner's model to the given device.
     pub fn fork(&mut self, device: &Device) {
-        self.model = self.model().fork(device);
+        self.model = Some(self.model().fork(device));
     }
 
     /// Returns the current model.
     pub fn model(&self) -> M {
-        self.model.clone()
+        self.model_ref().clone()
+    }
+
+    /// The current model, borrowed. Patched (PATCHED.md).
+    pub(crate) fn model_ref(&self) -> &M {
+        self.model
+            .as_ref()
+            .expect("the learner has its model outside a panicked optimizer step")
+    }
+
+    /// Moves the model out, leaving `None` until the caller puts the next one back. Patched
+    /// (PATCHED.md): upstream's steps optimized `self.model()`, a clone, while the learner kept
+    /// the original, so every parameter's buffer was shared during the step and the optimizer
+    /// had to copy each one it updated (flex's `into_data` copies a shared buffer); with the
+    /// model moved out the optimizer holds the only reference and updates in place.
+    fn take_model(&mut self) -> M {
+        self.model
+            .take()
+            .expect("the learner has its model outside a panicked optimizer step")
     }
 
     /// Returns the current learning rate.
@@ -81,7 +101,7 @@ impl<M: LearnerModel> Learner<M> {
     ///
     /// The output containing the model output and the gradients.
     pub fn train_step(&self, item: TrainingModelInput<M>) -> TrainOutput<TrainingModelOutput<M>> {
-        TrainStep::step(&self.model, item)
+        TrainStep::step(self.model_ref(), item)
     }
 
     /// Optimize the current module with the provided gradients and learning rate.
@@ -92,9 +112,8 @@ impl<M: LearnerModel> Learner<M> {
     /// * `lr`: The learning rate used for this step.
     /// * `grads`: The gradients of each parameter in the current model.
     pub fn optimizer_step(&mut self, grads: GradientsParams) {
-        self.model = self
-            .model()
-            .optimize(&mut self.optim, self.lr_module.clone(), grads);
+        let model = self.take_model();
+        self.model = Some(model.optimize(&mut self.optim, self.lr_module.clone(), grads));
     }
 
     /// Optimize the current module with the provided gradients and learning rate.
@@ -105,14 +124,13 @@ impl<M: LearnerModel> Learner<M> {
     /// * `lr`: The learning rate used for this step.
     /// * `grads`: Multiple gradients associated to each parameter in the current model.
     pub fn optimizer_step_multi(&mut self, grads: MultiGradientsParams) {
-        self.model = self
-            .model()
-            .optimize_multi(&mut self.optim, self.lr_module.clone(), grads);
+        let model = self.take_model();
+        self.model = Some(model.optimize_multi(&mut self.optim, self.lr_module.clone(), grads));
     }
 
     /// Load the module state from a [record](ModuleRecord).
     pub fn load_model(&mut self, record: ModuleRecord) {
-        self.model = self.model.clone().load_record(record);
+        self.model = Some(self.model().load_record(record));
     }
 
     /// Load the state of the learner's optimizer from a [record](OptimizerRecord).
@@ -174,7 +192,7 @@ impl<M: LearnerModel> LearningCheckpointer<M> {
                 }
                 CheckpointingAction::Save => {
                     self.model
-                        .save(epoch, learner.model.clone().into_record())
+                        .save(epoch, learner.model().into_record())
                         .expect("Can save model checkpoint.");
                     self.optim
                         .save(epoch, learner.optim.to_record())

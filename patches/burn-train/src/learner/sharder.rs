@@ -19,6 +19,6 @@ impl ModuleMapper for ModuleSharder {
 impl<M: LearnerModel> Learner<M> {
     /// Mark the model as sharded across multiple devices.
     pub fn grad_sharded(&mut self) {
-        self.model = self.model.clone().map(&mut ModuleSharder);
+        self.model = Some(self.model().map(&mut ModuleSharder));
     }
 }

@@ -425,7 +425,7 @@ impl<M: LearnerModel> SupervisedTraining<M> {
         // Default to single device based on model
         let training_strategy = self.training_strategy.unwrap_or(TrainingStrategy::Default(
             ExecutionStrategy::SingleDevice(autodiff_device(
-                learner.model.devices()[0].clone(),
+                learner.model_ref().devices()[0].clone(),
                 self.grad_checkpointing,
             )),
         ));
