@@ -44,4 +44,5 @@ pub use train::classifier::{Classifier, Divergence};
 pub use train::evaluate::{Evaluation, evaluate};
 pub use train::lr_find::{LrFindSettings, LrFinding, lr_find};
 pub use train::signals::survive_file_size_limit;
+pub use train::threads::compute_on_this_thread;
 pub use train::{ProgressMode, TrainOptions, TrainReport, train_model};

@@ -46,6 +46,7 @@ fn time(name: &str, mut step: impl FnMut()) {
 }
 
 fn main() {
+    learner::compute_on_this_thread();
     let device = Device::flex();
     device.seed(1);
     let uniform = Distribution::Uniform(0.0, 1.0);

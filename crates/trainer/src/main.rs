@@ -45,6 +45,7 @@ enum Command {
 /// (`| head`).
 fn main() -> ExitCode {
     allocator::keep_freed_pages();
+    learner::compute_on_this_thread();
     output::exit_quietly_on_closed_stdout();
     learner::survive_file_size_limit();
     let cli = match Cli::try_parse() {

@@ -283,3 +283,49 @@ fn bench_times_any_zoo_model() {
         "{stderr}"
     );
 }
+
+/// The trainer computes on its main thread as one of rayon's workers
+/// (`learner::compute_on_this_thread`), while the checkpoint evaluation runs on a thread of its
+/// own and may hand parallel work to the same pool. With rayon held to one thread that pool
+/// would be the main thread alone and the evaluation would wait for it forever; the trainer
+/// then leaves the pool as rayon makes it. Every thread count finishes, with the same model.
+#[test]
+fn training_finishes_with_any_number_of_rayon_threads() {
+    let Some(mnist) = mnist_dir("training_finishes_with_any_number_of_rayon_threads") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut accuracies = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let artifacts = dir.path().join(format!("threads-{threads}"));
+        let mut child = train_plain(
+            &mnist,
+            &artifacts,
+            &["--model", "mlp", "--epochs", "2", "--limit-batches", "20"],
+        )
+        .env("RAYON_NUM_THREADS", threads)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("RAYON_NUM_THREADS={threads}: the run hung");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        assert!(status.success(), "RAYON_NUM_THREADS={threads}: {status}");
+        let summary = json(artifacts.join("summary.json"));
+        accuracies.push(summary["test_accuracy"].as_f64().unwrap());
+    }
+    assert!(
+        accuracies.windows(2).all(|pair| pair[0] == pair[1]),
+        "{accuracies:?}"
+    );
+}

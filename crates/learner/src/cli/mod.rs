@@ -132,6 +132,7 @@ where
 
     /// Parses the command line, runs it, and returns the exit code.
     pub fn main(self) -> ExitCode {
+        crate::compute_on_this_thread();
         output::exit_quietly_on_closed_stdout();
         crate::survive_file_size_limit();
         let cli = match Cli::try_parse() {

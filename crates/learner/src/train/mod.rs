@@ -16,6 +16,7 @@ pub(crate) mod lr_find;
 mod prepare;
 pub(crate) mod signals;
 mod stopping;
+pub(crate) mod threads;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
