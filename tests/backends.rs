@@ -545,6 +545,19 @@ struct ProductCase {
     right_transposed: bool,
 }
 
+impl ProductCase {
+    /// `[m, k] x [k, n]`, the left or right operand transposed as asked.
+    fn new(m: usize, k: usize, n: usize, left_transposed: bool, right_transposed: bool) -> Self {
+        Self {
+            m,
+            k,
+            n,
+            left_transposed,
+            right_transposed,
+        }
+    }
+}
+
 /// Values in [-1, 1] in a scrambled order, different for each `salt`.
 fn scrambled(count: usize, salt: u64) -> Vec<f32> {
     (0..count as u64)
@@ -575,19 +588,41 @@ fn backend_product(kind: BackendKind, case: ProductCase, a: &[f32], b: &[f32]) -
     left.matmul(right).into_data().iter::<f32>().collect()
 }
 
+/// The product of `a` and `b` as `case` stores them, in f64, with each element's sum of the
+/// absolute values of its terms (for a tolerance): `[m, n]`, row by row.
+fn exact_product(case: ProductCase, a: &[f32], b: &[f32]) -> Vec<(f64, f64)> {
+    let ProductCase { m, k, n, .. } = case;
+    let left = |i: usize, p: usize| {
+        f64::from(if case.left_transposed {
+            a[p * m + i]
+        } else {
+            a[i * k + p]
+        })
+    };
+    let right = |p: usize, j: usize| {
+        f64::from(if case.right_transposed {
+            b[j * k + p]
+        } else {
+            b[p * n + j]
+        })
+    };
+    let mut out = Vec::with_capacity(m * n);
+    for i in 0..m {
+        for j in 0..n {
+            let terms = (0..k).map(|p| left(i, p) * right(p, j));
+            out.push((terms.clone().sum(), terms.map(f64::abs).sum()));
+        }
+    }
+    out
+}
+
 /// Matrix products with few columns (flex's own loops for at most 16, patches/burn-flex) agree
 /// with an f64 product on every backend: one to 17 columns, 1 to 1,000 rows (split over
 /// threads), `k` a multiple of 16 or not, the left matrix with its rows or its columns
 /// contiguous, the right one transposed; a NaN in a row makes that row NaN.
 #[test]
 fn every_backend_multiplies_matrices_with_few_columns_alike() {
-    let case = |m, k, n, left_transposed, right_transposed| ProductCase {
-        m,
-        k,
-        n,
-        left_transposed,
-        right_transposed,
-    };
+    let case = ProductCase::new;
     let mut cases = Vec::new();
     for n in [1, 3, 6, 10, 12, 13, 16, 17] {
         cases.push(case(128, 784, n, false, false));
@@ -615,20 +650,7 @@ fn every_backend_multiplies_matrices_with_few_columns_alike() {
             poisoned * k + k / 2
         };
         a[at] = f32::NAN;
-        let left = |i: usize, p: usize| {
-            f64::from(if case.left_transposed {
-                a[p * m + i]
-            } else {
-                a[i * k + p]
-            })
-        };
-        let right = |p: usize, j: usize| {
-            f64::from(if case.right_transposed {
-                b[j * k + p]
-            } else {
-                b[p * n + j]
-            })
-        };
+        let exact = exact_product(case, &a, &b);
         for kind in backends() {
             let product = backend_product(kind, case, &a, &b);
             assert_eq!(product.len(), m * n, "{kind}, {case:?}");
@@ -642,13 +664,55 @@ fn every_backend_multiplies_matrices_with_few_columns_alike() {
                         );
                         continue;
                     }
-                    let exact: f64 = (0..k).map(|p| left(i, p) * right(p, j)).sum();
-                    let scale: f64 = (0..k).map(|p| (left(i, p) * right(p, j)).abs()).sum();
+                    let (exact, scale) = exact[i * n + j];
                     assert!(
                         (f64::from(got) - exact).abs() <= 1e-5 * scale + 1e-6,
                         "{kind}, {case:?}: [{i}, {j}] is {got}, not {exact}"
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Products of more than 16 columns (`gemm` on flex, which writes its output without zeroing
+/// it first, patches/burn-flex) fill every element, on every backend: the memory a product gets
+/// was just freed by a tensor of NaN of its size, so an element left unwritten, or read before
+/// being written, shows as NaN. Matrix-vector shapes, `k = 0` (all zeros; not on ndarray,
+/// whose product divides by `m * k` and panics, burn-ndarray 0.22.1 `ops/matmul.rs`),
+/// transposed operands, and sizes split over threads.
+#[test]
+fn every_backend_writes_every_element_of_a_product() {
+    let case = ProductCase::new;
+    let cases = [
+        case(128, 784, 256, false, false),
+        case(784, 128, 256, true, false),
+        case(1, 50, 40, false, false),
+        case(40, 50, 1, false, false),
+        case(30, 0, 20, false, false),
+        case(3, 5, 300, false, true),
+        case(65, 33, 47, true, true),
+    ];
+    for (salt, case) in cases.into_iter().enumerate() {
+        let ProductCase { m, k, n, .. } = case;
+        let a = scrambled(m * k, 2 * salt as u64 + 100);
+        let b = scrambled(k * n, 2 * salt as u64 + 101);
+        let exact = exact_product(case, &a, &b);
+        for kind in backends() {
+            if k == 0 && kind == BackendKind::Ndarray {
+                continue;
+            }
+            let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
+            for _ in 0..3 {
+                drop(Tensor::<2>::full([m, n], f32::NAN, &device).into_data());
+            }
+            let product = backend_product(kind, case, &a, &b);
+            assert_eq!(product.len(), m * n, "{kind}, {case:?}");
+            for (index, (&got, &(exact, scale))) in product.iter().zip(&exact).enumerate() {
+                assert!(
+                    (f64::from(got) - exact).abs() <= 1e-5 * scale + 1e-6,
+                    "{kind}, {case:?}: element {index} is {got}, not {exact}"
+                );
             }
         }
     }

@@ -266,17 +266,25 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
     let rhs_ptr = unsafe { rhs_data.as_ptr().add(rhs.layout().start_offset()) };
 
     let out_shape = Shape::from(vec![m, n]);
-    let mut output = FlexTensor::empty(out_shape, T::dtype());
-    let out_data: &mut [T] = output.storage_mut();
+    let len = checked_size(m, n);
+    // Patched (PATCHED.md): the output is not zeroed first. `gemm_call` passes `read_dst =
+    // false`, with which `gemm` sets its `alpha` to 0 and writes every element of `dst` without
+    // reading it (gemm-common 0.19: `gemm_basic_generic`, and its `k == 0` and matrix-vector
+    // paths write zeros). Zeroing the MLP's weight gradient (`[784, 256]`) each step was most
+    // of flex's `memset` in its profile.
+    let mut values: Vec<T> = Vec::with_capacity(len);
 
     let parallelism = get_parallelism(m, n, k);
 
+    // SAFETY: `values` has room for the `m x n` output, which `gemm` writes whole through the
+    // pointer (row stride `n`, column stride 1) before `set_len` makes it readable; nothing
+    // reads it before.
     unsafe {
         gemm_call(
             m,
             n,
             k,
-            out_data.as_mut_ptr(),
+            values.as_mut_ptr(),
             1,
             n as isize,
             lhs_ptr,
@@ -287,9 +295,14 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             rhs_row_stride,
             parallelism,
         );
+        values.set_len(len);
     }
 
-    output
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(out_shape),
+        T::dtype(),
+    )
 }
 
 /// Strided gemm call for one matrix. Wraps `gemm::gemm` with GemmScalar zero/one.
