@@ -13,6 +13,7 @@
 //! MIMALLOC_PURGE_DELAY=-1 cargo run --release -p trainer --example step_probe
 //! ```
 
+use std::io::Write;
 use std::time::Instant;
 
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -42,7 +43,10 @@ fn time(name: &str, mut step: impl FnMut()) {
     let start = Instant::now();
     (0..REPEATS).for_each(|_| step());
     let micros = start.elapsed().as_secs_f64() * 1e6 / REPEATS as f64;
-    println!("{name:<48} {micros:>8.1} µs");
+    if writeln!(std::io::stdout(), "{name:<48} {micros:>8.1} µs").is_err() {
+        // Standard output closed (`| head -1`): the reader has gone, so stop without a panic.
+        std::process::exit(0);
+    }
 }
 
 fn main() {
