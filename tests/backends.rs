@@ -532,6 +532,54 @@ fn every_backend_draws_bernoulli_masks_with_the_probability_asked() {
     }
 }
 
+/// What a backend is given comes back bit for bit (its `from_data`, then `into_data`): floats
+/// with NaN, infinities, a subnormal and -0, integers, booleans, and an empty tensor. burn-tch is
+/// patched to write a new tensor once instead of zeroing it first (`cpu_tensor_of_bytes`).
+#[test]
+fn every_backend_keeps_the_values_it_is_given() {
+    let special = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e-40,
+        -0.0,
+        f32::MAX,
+    ];
+    let floats: Vec<f32> = scrambled(104, 5).into_iter().chain(special).collect();
+    let ints: Vec<i64> = vec![0, -1, 7, i64::from(i32::MAX), i64::from(i32::MIN), 42];
+    let bools = vec![true, false, false, true, true, false];
+    let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for kind in backends() {
+        let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
+        let data = TensorData::new(floats.clone(), [2, 5, 11]);
+        let back = Tensor::<3>::from_data(data, &device).into_data();
+        assert_eq!(back.shape().as_slice(), [2, 5, 11], "{kind}: float shape");
+        let values: Vec<f32> = back.iter::<f32>().collect();
+        assert_eq!(bits(&values), bits(&floats), "{kind}: float values");
+
+        let data = TensorData::new(ints.clone(), [3, 2]);
+        let back = Tensor::<2, Int>::from_data(data, &device).into_data();
+        assert_eq!(
+            back.iter::<i64>().collect::<Vec<_>>(),
+            ints,
+            "{kind}: integers"
+        );
+
+        let data = TensorData::new(bools.clone(), [6]);
+        let back = Tensor::<1, Bool>::from_data(data, &device).into_data();
+        assert_eq!(
+            back.iter::<bool>().collect::<Vec<_>>(),
+            bools,
+            "{kind}: booleans"
+        );
+
+        let data = TensorData::new(Vec::<f32>::new(), [0, 4]);
+        let empty = Tensor::<2>::from_data(data, &device);
+        assert_eq!(empty.dims(), [0, 4], "{kind}: empty shape");
+        assert_eq!(empty.into_data().num_elements(), 0, "{kind}: empty values");
+    }
+}
+
 /// One matrix product tried on every backend: `[m, k] x [k, n]`.
 #[derive(Clone, Copy, Debug)]
 struct ProductCase {

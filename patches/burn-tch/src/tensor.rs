@@ -359,11 +359,38 @@ impl TchTensor {
     /// A new tensor.
     pub fn from_data<E: TchElement>(data: TensorData, device: tch::Device) -> Self {
         let shape_tch = TchShape::from(data.shape().as_slice());
-        let tensor =
-            tch::Tensor::from_data_size(data.as_bytes(), &shape_tch.dims, E::kind()).to(device);
+        let tensor = cpu_tensor_of_bytes(data.as_bytes(), &shape_tch.dims, E::kind()).to(device);
 
         Self::new(tensor)
     }
+}
+
+/// Patch (logreg, not in burn-tch 0.22.1): a new CPU tensor holding `bytes`, written once.
+/// tch's `Tensor::from_data_size` (torch-sys's `at_tensor_of_data`) fills a `torch::zeros`
+/// tensor and then copies over it: two passes, and the fill is a LibTorch parallel region. A
+/// batch built on a data loader's thread then starts a second OpenMP team in the process, and
+/// libgomp, seeing more of its threads than CPUs, cuts its workers' spinning from 300,000
+/// rounds to 100: they sleep between the training thread's operations and are woken by a
+/// system call for each (a one-epoch CNN took 6.0 s instead of 4.5 s; docs/benchmarks.md).
+/// See PATCHED.md.
+fn cpu_tensor_of_bytes(bytes: &[u8], dims: &[i64], kind: tch::Kind) -> tch::Tensor {
+    let tensor = tch::Tensor::empty(dims, (kind, tch::Device::Cpu));
+    let size = tensor.numel() * kind.elt_size_in_bytes();
+    assert_eq!(
+        bytes.len(),
+        size,
+        "tensor data of {} bytes for a {kind:?} tensor of shape {dims:?}",
+        bytes.len()
+    );
+    if size > 0 {
+        // SAFETY: `tensor` is new, contiguous, on the CPU and referenced by nothing else, and
+        // holds exactly `size` bytes from `data_ptr`; `bytes` has `size` bytes and, being
+        // borrowed, cannot be the tensor's new memory.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), tensor.data_ptr().cast::<u8>(), size)
+        };
+    }
+    tensor
 }
 
 impl TchTensor {
