@@ -159,6 +159,9 @@ impl SystemInfo {
         // Patch (logreg): Bernoulli masks, see PATCHED.md.
         let bernoulli = "src/bernoulli.cpp";
         println!("cargo:rerun-if-changed={bernoulli}");
+        // Patch (logreg): one thread's LibTorch work kept on it, see PATCHED.md.
+        let threads = "src/threads.cpp";
+        println!("cargo:rerun-if-changed={threads}");
 
         match self.os {
             Os::Linux | Os::Macos => {
@@ -170,7 +173,7 @@ impl SystemInfo {
                     .flag(format!("-Wl,-rpath={}", self.libtorch_lib_dir.display()))
                     .flag("-std=c++17")
                     .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={}", self.cxx11_abi))
-                    .files(&[cuda_dependency, conv_backward, max_pool, bernoulli])
+                    .files(&[cuda_dependency, conv_backward, max_pool, bernoulli, threads])
                     .compile("burn-tch");
             }
             Os::Windows => {
@@ -180,7 +183,7 @@ impl SystemInfo {
                     .warnings(false)
                     .includes(&self.libtorch_include_dirs)
                     .flag("/std:c++17")
-                    .files(&[cuda_dependency, conv_backward, max_pool, bernoulli])
+                    .files(&[cuda_dependency, conv_backward, max_pool, bernoulli, threads])
                     .compile("burn-tch");
             }
         };

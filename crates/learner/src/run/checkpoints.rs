@@ -69,7 +69,9 @@ pub(crate) struct ModelCheckpointer<M: ImageClassifier> {
     /// One thread for the measuring's parallel work (flex splits large products over rayon's
     /// threads): on the global pool it took both cores from the next epoch's training, whose
     /// epochs then varied from 0.061 to 0.10 s on a logistic regression; see
-    /// docs/benchmarks.md. `None` if the thread could not be started (it then runs as before).
+    /// docs/benchmarks.md. LibTorch's own threads are kept off it too (its OpenMP team slowed
+    /// the training thread's operations: CNN epochs of 6.3 s instead of 4.5 s). `None` if the
+    /// thread could not be started (it then runs as before).
     pool: Option<rayon::ThreadPool>,
     // Burn's checkpointers must be `Sync`, and a module need not be: the template is only ever
     // cloned, under the lock.
@@ -93,6 +95,7 @@ impl<M: ImageClassifier> ModelCheckpointer<M> {
             pool: rayon::ThreadPoolBuilder::new()
                 .num_threads(1)
                 .thread_name(|_| "checkpoint-eval".to_string())
+                .start_handler(|_| crate::train::threads::background_thread())
                 .build()
                 .ok(),
             template: std::sync::Mutex::new(Classifier::new(template)),

@@ -27,6 +27,34 @@ pub fn compute_on_this_thread() -> bool {
             .is_ok()
 }
 
+/// Makes the calling thread a background worker: it yields the cores to every other thread
+/// of the process (nice 19, which Linux applies to the thread alone), and the backends' own CPU
+/// threading keeps its work on it (with `tch` compiled in, LibTorch's OpenMP and MKL thread
+/// counts of this thread set to 1; flex and ndarray use rayon, whose pool the caller chooses).
+/// For the thread that measures each checkpoint while the next epoch trains.
+///
+/// Why: with LibTorch, every thread that runs parallel operations gets an OpenMP team of its
+/// own, and with more of its threads than cores libgomp wakes the training thread's workers by
+/// a system call for each operation; and an evaluation sharing a core at the same priority
+/// holds up every parallel operation of the training thread that waits for that core's worker.
+/// CNN epochs on LibTorch (docs/benchmarks.md): 6.3 s beside a two-thread evaluation, 5.3-5.8 s
+/// beside a one-thread one, 4.5-4.8 s beside a one-thread one at low priority, about 4.5 s (the
+/// first epoch) with none.
+pub(crate) fn background_thread() {
+    #[cfg(unix)]
+    {
+        // Best effort: a thread that cannot lower its priority only runs as before.
+        let _ = rustix::process::nice(19);
+    }
+    #[cfg(feature = "tch")]
+    {
+        // A failure (LibTorch's thread setup throwing) only leaves the thread as it was: the
+        // work still runs, on LibTorch's threads.
+        #[allow(deprecated)]
+        let _ = std::panic::catch_unwind(burn::backend::libtorch::one_cpu_thread_here);
+    }
+}
+
 /// The number of threads rayon gives its global pool when not told (see [`threads_from`]).
 fn default_threads() -> usize {
     let var = |name| std::env::var(name).ok();
@@ -60,5 +88,42 @@ mod tests {
         assert_eq!(threads_from(some("many"), some("5"), 2), 5);
         assert_eq!(threads_from(None, some("0"), 3), 3);
         assert_eq!(threads_from(some("4"), some("1"), 1), 4);
+    }
+
+    /// The number of threads LibTorch's operations of the calling thread may use, when compiled
+    /// in.
+    fn libtorch_threads_here() -> Option<usize> {
+        #[cfg(feature = "tch")]
+        #[allow(deprecated)]
+        return Some(burn::backend::libtorch::cpu_threads_here());
+        #[cfg(not(feature = "tch"))]
+        None
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_background_thread_yields_its_cores_and_keeps_libtorch_on_itself() {
+        let nice = || rustix::process::getpriority_process(None).expect("getpriority");
+        let (nice_before, libtorch_before) = (nice(), libtorch_threads_here());
+        let (nice_there, libtorch_there) = std::thread::spawn(move || {
+            super::background_thread();
+            (nice(), libtorch_threads_here())
+        })
+        .join()
+        .expect("the background thread ran");
+        assert_eq!(nice_there, 19);
+        assert_eq!(
+            nice(),
+            nice_before,
+            "the calling thread's priority is its own"
+        );
+        if let (Some(there), Some(before)) = (libtorch_there, libtorch_before) {
+            assert_eq!(there, 1, "LibTorch's work stays on the background thread");
+            assert_eq!(
+                libtorch_threads_here(),
+                Some(before),
+                "other threads keep theirs"
+            );
+        }
     }
 }

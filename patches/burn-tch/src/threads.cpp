@@ -1,0 +1,42 @@
+// Patch (logreg, not in burn-tch 0.22.1): LibTorch's CPU work of one thread kept on that thread.
+// A Rust program calls LibTorch from several threads (a training thread, and an evaluation
+// overlapping it); with OpenMP, each calling thread that runs a parallel region gets a team of
+// worker threads of its own. libgomp then manages more threads than there are CPUs, and cuts its
+// workers' spinning to a few rounds (GOMP_SPINCOUNT's documented throttling): the training
+// thread's workers fall asleep between operations and are woken by a system call for each. This
+// sets the calling thread's OpenMP and MKL thread counts to 1, so its operations run on it alone
+// and start no team. See PATCHED.md.
+#include <ATen/ATen.h>
+#include <ATen/Config.h>
+#include <ATen/Parallel.h>
+
+#include <cstring>
+#include <exception>
+
+#ifdef _OPENMP
+#include <omp.h>
+#else
+extern "C" void omp_set_num_threads(int);
+#endif
+
+// MKL's per-thread setting, exported by LibTorch builds with MKL (libtorch_cpu.so); weak, so that
+// a LibTorch without MKL links and the call is skipped.
+extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));
+
+extern "C" {
+
+// Makes LibTorch's CPU operations called from this thread single-threaded, and returns NULL; or
+// returns a message allocated with malloc that the caller frees. Other threads keep theirs.
+char *burn_tch_one_cpu_thread_here() {
+  try {
+    // ATen sets each thread's OpenMP thread count on the thread's first parallel operation
+    // (`lazy_init_num_threads`); done now, it cannot undo the setting below later.
+    at::get_num_threads();
+    omp_set_num_threads(1);
+    if (MKL_Set_Num_Threads_Local != nullptr) MKL_Set_Num_Threads_Local(1);
+    return nullptr;
+  } catch (const std::exception &e) {
+    return strdup(e.what());
+  }
+}
+}
