@@ -266,6 +266,20 @@ impl MetricsRenderer for PlainRenderer {
     }
 }
 
+/// The line a run starts with: how many epochs it trains, or where a resumed run goes on. A
+/// run killed after its last checkpoint and before its summary resumes past its last epoch:
+/// it trains nothing more, only finishes.
+fn start_line(epoch: usize, total_epochs: usize) -> String {
+    let epochs = if total_epochs == 1 { "epoch" } else { "epochs" };
+    if epoch > total_epochs {
+        format!("all {total_epochs} {epochs} already trained; finishing the run")
+    } else if epoch > 1 {
+        format!("resuming at epoch {epoch} of {total_epochs}")
+    } else {
+        format!("training for {total_epochs} {epochs}")
+    }
+}
+
 impl TrainingProgressLogger for PlainRenderer {
     fn start(
         &mut self,
@@ -276,13 +290,8 @@ impl TrainingProgressLogger for PlainRenderer {
     ) {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch.max(1);
-        if self.epoch > 1 {
-            let epoch = self.epoch;
-            self.say(format_args!("resuming at epoch {epoch} of {total_epochs}"));
-        } else {
-            let epochs = if total_epochs == 1 { "epoch" } else { "epochs" };
-            self.say(format_args!("training for {total_epochs} {epochs}"));
-        }
+        let line = start_line(self.epoch, total_epochs);
+        self.say(format_args!("{line}"));
     }
 
     fn update_epoch(&mut self, epoch: usize) {
@@ -355,4 +364,21 @@ impl EvaluationProgressLogger for PlainRenderer {
     fn end_global_progress(&mut self) {}
 
     fn log_event_evaluation(&mut self, _event: String) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::start_line;
+
+    #[test]
+    fn a_run_starts_with_what_it_will_train() {
+        assert_eq!(start_line(1, 1), "training for 1 epoch");
+        assert_eq!(start_line(1, 8), "training for 8 epochs");
+        assert_eq!(start_line(4, 8), "resuming at epoch 4 of 8");
+        assert_eq!(start_line(8, 8), "resuming at epoch 8 of 8");
+        assert_eq!(
+            start_line(7, 6),
+            "all 6 epochs already trained; finishing the run"
+        );
+    }
 }
