@@ -7,21 +7,20 @@
 // sets the calling thread's OpenMP and MKL thread counts to 1, so its operations run on it alone
 // and start no team. See PATCHED.md.
 #include <ATen/ATen.h>
-#include <ATen/Config.h>
 #include <ATen/Parallel.h>
 
 #include <cstring>
 #include <exception>
 
-#ifdef _OPENMP
-#include <omp.h>
-#else
-extern "C" void omp_set_num_threads(int);
-#endif
-
-// MKL's per-thread setting, exported by LibTorch builds with MKL (libtorch_cpu.so); weak, so that
-// a LibTorch without MKL links and the call is skipped.
+// OpenMP's per-thread setting (libgomp, which torch-sys links on Linux) and MKL's (exported by
+// LibTorch builds with MKL, libtorch_cpu.so), declared weak: a LibTorch without OpenMP or MKL
+// (macOS) still links, and the call it lacks is skipped. Compilers without weak symbols (MSVC)
+// skip both; the thread then keeps LibTorch's threads.
+#if defined(__GNUC__)
+#define BURN_TCH_WEAK_SYMBOLS 1
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
 extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));
+#endif
 
 extern "C" {
 
@@ -32,8 +31,10 @@ char *burn_tch_one_cpu_thread_here() {
     // ATen sets each thread's OpenMP thread count on the thread's first parallel operation
     // (`lazy_init_num_threads`); done now, it cannot undo the setting below later.
     at::get_num_threads();
-    omp_set_num_threads(1);
+#ifdef BURN_TCH_WEAK_SYMBOLS
+    if (omp_set_num_threads != nullptr) omp_set_num_threads(1);
     if (MKL_Set_Num_Threads_Local != nullptr) MKL_Set_Num_Threads_Local(1);
+#endif
     return nullptr;
   } catch (const std::exception &e) {
     return strdup(e.what());

@@ -41,7 +41,8 @@ pub fn compute_on_this_thread() -> bool {
 /// beside a one-thread one, 4.5-4.8 s beside a one-thread one at low priority, about 4.5 s (the
 /// first epoch) with none.
 pub(crate) fn background_thread() {
-    #[cfg(unix)]
+    // Linux only: elsewhere (macOS) `nice` applies to the whole process, the training too.
+    #[cfg(target_os = "linux")]
     {
         // Best effort: a thread that cannot lower its priority only runs as before.
         let _ = rustix::process::nice(19);
@@ -100,7 +101,7 @@ mod tests {
         None
     }
 
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_background_thread_yields_its_cores_and_keeps_libtorch_on_itself() {
         let nice = || rustix::process::getpriority_process(None).expect("getpriority");
