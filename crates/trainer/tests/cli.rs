@@ -544,6 +544,52 @@ fn a_damaged_checkpoint_is_named_before_resuming() {
     assert!(artifacts.join("summary.json").exists());
 }
 
+/// A run stopped between writing checkpoints and measuring them (`kill -9`) has them measured
+/// when it resumes, before training on prunes them (2 kept): its history misses no epoch.
+#[test]
+fn a_resumed_run_measures_the_checkpoints_it_had_not_measured() {
+    let Some(mnist) = mnist_dir("a_resumed_run_measures_the_checkpoints_it_had_not_measured")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("run");
+    let train = |extra: &[&str]| run(&mut train_plain(&mnist, &artifacts, extra));
+    let (output, _, stderr) = train(&["--epochs", "2"]);
+    assert!(output.status.success(), "{stderr}");
+    // As if killed after the second checkpoint, before either was measured.
+    std::fs::remove_file(artifacts.join("summary.json")).unwrap();
+    std::fs::write(artifacts.join("history.jsonl"), "").unwrap();
+    let (output, _, stderr) = train(&["--resume", "--epochs", "4"]);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        learner::ArtifactDir::new(&artifacts).checkpoint_epochs(),
+        vec![3, 4],
+        "the first two checkpoints were pruned"
+    );
+    let lines = std::fs::read_to_string(artifacts.join("history.jsonl")).unwrap();
+    let mut epochs: Vec<u64> = lines
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["epoch"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    epochs.sort_unstable();
+    assert_eq!(epochs, [1, 2, 3, 4], "history.jsonl: {lines}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap())
+            .unwrap();
+    let summarized: Vec<u64> = summary["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(summarized, [1, 2, 3, 4]);
+}
+
 /// Kill -9 at pseudo-random moments, resume each time from the last complete checkpoint: the
 /// run ends where an uninterrupted one does, and no artifact is ever left half-written.
 #[test]

@@ -2,6 +2,8 @@
 //! written (`summary.json` last, so that a run without it is unfinished and `--resume`
 //! finishes it).
 
+use std::collections::BTreeMap;
+
 use burn::prelude::*;
 use burn::train::metric::store::Split;
 use data::EpochTimer;
@@ -95,10 +97,37 @@ fn final_model<M: ImageClassifier>(
     Ok((checkpoint.model, Some(best)))
 }
 
+/// The history in `history.jsonl`, with each checkpoint it lacks a line for (a run from before
+/// the history, or one killed between writing a checkpoint and measuring it) measured now and
+/// its line appended, so that pruning the checkpoint later cannot lose its figures. A resumed
+/// run calls it before training on; the finish, for what its checkpointer could not measure.
+pub(crate) fn measure_unmeasured<M: ImageClassifier>(
+    folder: &RunFolder,
+    init: Init<'_, M>,
+    run: &Run<'_>,
+    sets: &EvalSets,
+    iterations_per_epoch: usize,
+    stop: &dyn Fn() -> Result<(), LearnerError>,
+) -> Result<BTreeMap<usize, HistoryEntry>, LearnerError> {
+    let mut entries = history::read(folder);
+    let file = history::History::new(folder);
+    let make = |device: &Device| init(device, &run.shape);
+    for epoch in folder.checkpoint_epochs() {
+        if entries.contains_key(&epoch) {
+            continue;
+        }
+        stop()?;
+        let checkpoint = load_checkpoint(folder, epoch, &make, &sets.device)?;
+        let entry = sets.entry(&checkpoint.model, epoch, epoch * iterations_per_epoch)?;
+        file.append(&entry)?;
+        entries.insert(epoch, entry);
+    }
+    Ok(entries)
+}
+
 /// Every epoch's figures: those `history.jsonl` holds (measured as each epoch was
-/// checkpointed), and, for a checkpoint it lacks (a run from before the history, or one killed
-/// between writing a checkpoint and measuring it), the checkpoint measured now. Epochs this
-/// process trained get their training seconds.
+/// checkpointed), and any checkpoint it lacks measured now ([`measure_unmeasured`]). Epochs
+/// this process trained get their training seconds.
 fn gather_history<M: ImageClassifier>(
     folder: &RunFolder,
     init: Init<'_, M>,
@@ -107,21 +136,7 @@ fn gather_history<M: ImageClassifier>(
     outcome: &Outcome<M>,
     stop: &dyn Fn() -> Result<(), LearnerError>,
 ) -> Result<Vec<HistoryEntry>, LearnerError> {
-    let mut entries = history::read(folder);
-    let make = |device: &Device| init(device, &run.shape);
-    for epoch in folder.checkpoint_epochs() {
-        if entries.contains_key(&epoch) {
-            continue;
-        }
-        stop()?;
-        let checkpoint = load_checkpoint(folder, epoch, &make, &sets.device)?;
-        let entry = sets.entry(
-            &checkpoint.model,
-            epoch,
-            epoch * outcome.iterations_per_epoch,
-        )?;
-        entries.insert(epoch, entry);
-    }
+    let entries = measure_unmeasured(folder, init, run, sets, outcome.iterations_per_epoch, stop)?;
     let last = folder.checkpoint_epochs().last().copied().unwrap_or(0);
     let seconds = seconds_by_epoch(&outcome.timer, run.done);
     Ok(entries
