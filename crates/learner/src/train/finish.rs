@@ -99,9 +99,8 @@ fn final_model<M: ImageClassifier>(
 
 /// The history in `history.jsonl`, with each checkpoint it lacks a line for (a run from before
 /// the history, or one killed between writing a checkpoint and measuring it) measured now and
-/// its line appended, so that pruning the checkpoint later cannot lose its figures. A resumed
-/// run calls it before training on; the finish, for what its checkpointer could not measure.
-pub(crate) fn measure_unmeasured<M: ImageClassifier>(
+/// its line appended, so that pruning the checkpoint later cannot lose its figures.
+fn measure_unmeasured<M: ImageClassifier>(
     folder: &RunFolder,
     init: Init<'_, M>,
     run: &Run<'_>,
@@ -123,6 +122,30 @@ pub(crate) fn measure_unmeasured<M: ImageClassifier>(
         entries.insert(epoch, entry);
     }
     Ok(entries)
+}
+
+/// For a resumed run, the checkpoints its stopped run had not measured, measured now
+/// ([`measure_unmeasured`]), before training on prunes them.
+pub(crate) fn measure_before_resuming<M: ImageClassifier>(
+    init: Init<'_, M>,
+    config: &ValidConfig,
+    run: &Run<'_>,
+) -> Result<(), LearnerError> {
+    if !run.resumed {
+        return Ok(());
+    }
+    let sets = super::build::eval_sets(config, run);
+    let no_stop = || Ok(());
+    let iterations_per_epoch = run.batches_per_epoch;
+    measure_unmeasured(
+        &run.folder,
+        init,
+        run,
+        &sets,
+        iterations_per_epoch,
+        &no_stop,
+    )?;
+    Ok(())
 }
 
 /// Every epoch's figures: those `history.jsonl` holds (measured as each epoch was

@@ -244,19 +244,7 @@ where
     let init: Init<'_, M> = &init;
     signals::survive_file_size_limit();
     let run = prepare::prepare(init, config, data, options)?;
-    if run.resumed {
-        // Before training on prunes a checkpoint the stopped run had not measured yet.
-        let sets = build::eval_sets(config, &run);
-        let no_stop = || Ok(());
-        finish::measure_unmeasured(
-            &run.folder,
-            init,
-            &run,
-            &sets,
-            run.batches_per_epoch,
-            &no_stop,
-        )?;
-    }
+    finish::measure_before_resuming(init, config, &run)?;
     let training = build::build(init, config, &run, options)?;
     let outcome = launch::launch(training, &run, config)?;
     finish::finish(init, config, run, options, outcome)
