@@ -664,6 +664,12 @@ fn exact_product(case: ProductCase, a: &[f32], b: &[f32]) -> Vec<(f64, f64)> {
     out
 }
 
+/// Whether an f32 product element is `exact` within f32 rounding of its terms, whose absolute
+/// values sum to `scale` (see [`exact_product`]).
+fn close_to_exact(got: f32, exact: f64, scale: f64) -> bool {
+    (f64::from(got) - exact).abs() <= 1e-5 * scale + 1e-6
+}
+
 /// Matrix products with few columns (flex's own loops for at most 16, patches/burn-flex) agree
 /// with an f64 product on every backend: one to 17 columns, 1 to 1,000 rows (split over
 /// threads), `k` a multiple of 16 or not, the left matrix with its rows or its columns
@@ -714,7 +720,7 @@ fn every_backend_multiplies_matrices_with_few_columns_alike() {
                     }
                     let (exact, scale) = exact[i * n + j];
                     assert!(
-                        (f64::from(got) - exact).abs() <= 1e-5 * scale + 1e-6,
+                        close_to_exact(got, exact, scale),
                         "{kind}, {case:?}: [{i}, {j}] is {got}, not {exact}"
                     );
                 }
@@ -758,7 +764,7 @@ fn every_backend_writes_every_element_of_a_product() {
             assert_eq!(product.len(), m * n, "{kind}, {case:?}");
             for (index, (&got, &(exact, scale))) in product.iter().zip(&exact).enumerate() {
                 assert!(
-                    (f64::from(got) - exact).abs() <= 1e-5 * scale + 1e-6,
+                    close_to_exact(got, exact, scale),
                     "{kind}, {case:?}: element {index} is {got}, not {exact}"
                 );
             }
