@@ -186,9 +186,13 @@ fn kept_values(root: &Path, restart: i64) -> HashSet<(String, i64)> {
 }
 
 /// `events.out.tfevents.<seconds>.<host>.<pid>`, with a counter when that file exists (two
-/// runs of one process in one second).
+/// runs of one process in one second). TensorBoard reads a folder's event files in name
+/// order, so the seconds are at least one past the latest earlier file's: a resumed run
+/// started within the same second as the process before it would otherwise sort by its pid,
+/// and a lower pid put its curve before the first process's.
 fn file_name(root: &Path) -> String {
-    let seconds = tfevents::now() as u64;
+    let latest = earlier_seconds(root).max();
+    let seconds = (tfevents::now() as u64).max(latest.map_or(0, |latest| latest + 1));
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().replace(['/', '.'], "-"))
@@ -202,6 +206,16 @@ fn file_name(root: &Path) -> String {
         })
         .find(|name| std::fs::symlink_metadata(root.join(name)).is_err())
         .expect("an unused name")
+}
+
+/// The `<seconds>` of the event files already in `root`.
+fn earlier_seconds(root: &Path) -> impl Iterator<Item = u64> {
+    let files = std::fs::read_dir(root).into_iter().flatten().flatten();
+    files.filter_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rest = name.strip_prefix(EVENTS_PREFIX)?;
+        rest.split('.').next()?.parse().ok()
+    })
 }
 
 /// The run's settings as TensorBoard hyperparameters: the model as it describes itself, the
@@ -259,6 +273,22 @@ fn png_size(png: &[u8]) -> Option<(u32, u32, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_event_file_sorts_after_the_earlier_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        // An earlier process's file from a later second than now, with a pid that sorts last.
+        std::fs::write(
+            dir.path().join("events.out.tfevents.4000000000.host.99999"),
+            b"",
+        )
+        .unwrap();
+        let name = super::file_name(dir.path());
+        assert!(
+            name.starts_with("events.out.tfevents.4000000001."),
+            "{name}"
+        );
+    }
 
     #[test]
     fn png_sizes_are_read_from_the_header() {
