@@ -72,6 +72,23 @@ fn every_pixel_value_becomes_exactly_its_division() {
 }
 
 #[test]
+fn images_of_any_size_are_scaled_exactly_in_every_position() {
+    // 9 images of 5x7 (35 values: not a whole number of vectors, so the loop's tail runs too),
+    // together holding each pixel value at least once, gathered out of order.
+    let pixels: Vec<u8> = (0..9 * 35).map(|i| (i * 37 % 256) as u8).collect();
+    let set = ImageSet::grey(5, 7, pixels.clone(), vec![0; 9]).unwrap();
+    let order = [4, 0, 8, 2, 6, 1, 7, 3, 5];
+    let values = floats(ImageBatcher::new().gather(&set, &order, &device()).images);
+    let expected: Vec<u32> = order
+        .iter()
+        .flat_map(|&i| &pixels[i * 35..(i + 1) * 35])
+        .map(|&p| (f32::from(p) / 255.0).to_bits())
+        .collect();
+    let bits: Vec<u32> = values.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(bits, expected);
+}
+
+#[test]
 fn works_with_burns_own_dataloader() {
     let loader = DataLoaderBuilder::new(ImageBatcher::new())
         .batch_size(4)
