@@ -166,13 +166,8 @@ impl EventLog {
 /// read (or is damaged before its end) adds what it holds up to the damage.
 fn kept_values(root: &Path, restart: i64) -> HashSet<(String, i64)> {
     let mut kept = HashSet::new();
-    let files = std::fs::read_dir(root).into_iter().flatten().flatten();
-    for entry in files {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with(EVENTS_PREFIX) {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(entry.path()) else {
+    for (path, _) in event_files(root) {
+        let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
         let events = tfevents::read_events_lenient(&bytes);
@@ -210,11 +205,17 @@ fn file_name(root: &Path) -> String {
 
 /// The `<seconds>` of the event files already in `root`.
 fn earlier_seconds(root: &Path) -> impl Iterator<Item = u64> {
+    event_files(root).filter_map(|(_, rest)| rest.split('.').next()?.parse().ok())
+}
+
+/// The event files in `root` (none if it cannot be read): each one's path and its name after
+/// [`EVENTS_PREFIX`].
+fn event_files(root: &Path) -> impl Iterator<Item = (std::path::PathBuf, String)> {
     let files = std::fs::read_dir(root).into_iter().flatten().flatten();
     files.filter_map(|entry| {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let rest = name.strip_prefix(EVENTS_PREFIX)?;
-        rest.split('.').next()?.parse().ok()
+        let rest = name.strip_prefix(EVENTS_PREFIX)?.to_string();
+        Some((entry.path(), rest))
     })
 }
 
