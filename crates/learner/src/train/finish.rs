@@ -43,7 +43,7 @@ pub(crate) fn finish<M: ImageClassifier>(
     let (model, best_epoch) = final_model(init, config, &run, &outcome, options)?;
     let (validation, test) = sets.measure(&model)?;
     stop()?;
-    let history = gather_history(folder, init, &run, &sets, &outcome, &stop)?;
+    let history = gather_history(init, &run, &sets, &outcome, &stop)?;
     let mut summary = summarize(config, &run, &outcome, &sets, (&validation, &test), history);
     summary.best_epoch = best_epoch;
     let report = EvalReport::new(&test, &run.data.class_names());
@@ -101,13 +101,13 @@ fn final_model<M: ImageClassifier>(
 /// the history, or one killed between writing a checkpoint and measuring it) measured now and
 /// its line appended, so that pruning the checkpoint later cannot lose its figures.
 fn measure_unmeasured<M: ImageClassifier>(
-    folder: &RunFolder,
     init: Init<'_, M>,
     run: &Run<'_>,
     sets: &EvalSets,
     iterations_per_epoch: usize,
     stop: &dyn Fn() -> Result<(), LearnerError>,
 ) -> Result<BTreeMap<usize, HistoryEntry>, LearnerError> {
+    let folder = &run.folder;
     let mut entries = history::read(folder);
     let file = history::History::new(folder);
     let make = |device: &Device| init(device, &run.shape);
@@ -136,15 +136,7 @@ pub(crate) fn measure_before_resuming<M: ImageClassifier>(
     }
     let sets = super::build::eval_sets(config, run);
     let no_stop = || Ok(());
-    let iterations_per_epoch = run.batches_per_epoch;
-    measure_unmeasured(
-        &run.folder,
-        init,
-        run,
-        &sets,
-        iterations_per_epoch,
-        &no_stop,
-    )?;
+    measure_unmeasured(init, run, &sets, run.batches_per_epoch, &no_stop)?;
     Ok(())
 }
 
@@ -152,15 +144,14 @@ pub(crate) fn measure_before_resuming<M: ImageClassifier>(
 /// checkpointed), and any checkpoint it lacks measured now ([`measure_unmeasured`]). Epochs
 /// this process trained get their training seconds.
 fn gather_history<M: ImageClassifier>(
-    folder: &RunFolder,
     init: Init<'_, M>,
     run: &Run<'_>,
     sets: &EvalSets,
     outcome: &Outcome<M>,
     stop: &dyn Fn() -> Result<(), LearnerError>,
 ) -> Result<Vec<HistoryEntry>, LearnerError> {
-    let entries = measure_unmeasured(folder, init, run, sets, outcome.iterations_per_epoch, stop)?;
-    let last = folder.checkpoint_epochs().last().copied().unwrap_or(0);
+    let entries = measure_unmeasured(init, run, sets, outcome.iterations_per_epoch, stop)?;
+    let last = run.folder.checkpoint_epochs().last().copied().unwrap_or(0);
     let seconds = seconds_by_epoch(&outcome.timer, run.done);
     Ok(entries
         .into_values()
