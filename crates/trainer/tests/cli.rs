@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{on_flex, run, train_plain, trainer, walk, workspace_file};
+use common::{json, on_flex, run, train_plain, trainer, walk, workspace_file};
 use integration_tests::mnist_dir;
 use std::path::Path;
 use std::process::Command;
@@ -578,9 +578,7 @@ fn a_resumed_run_measures_the_checkpoints_it_had_not_measured() {
         .collect();
     epochs.sort_unstable();
     assert_eq!(epochs, [1, 2, 3, 4], "history.jsonl: {lines}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(artifacts.join("summary.json")).unwrap())
-            .unwrap();
+    let summary = json(artifacts.join("summary.json"));
     let summarized: Vec<u64> = summary["history"]
         .as_array()
         .unwrap()
