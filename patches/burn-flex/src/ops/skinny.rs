@@ -337,6 +337,13 @@ fn dot_rows<const N: usize, const R: usize>(
 /// rows by all `N` columns (20 accumulators for a logistic regression's 10) and were slower:
 /// a `[128, 784] x [784, 10]` product took 26.5 µs there and 13.3 µs with these blocks (a
 /// stand-alone copy of both, 64-byte aligned data; docs/benchmarks.md).
+///
+/// While the first column group runs, each block asks for the next block's rows
+/// (`_mm_prefetch`, one 64-byte line per 16 values loaded). In training the left matrix is a
+/// batch the loader thread has just written on the other core, so the first pass over it
+/// waited for the last-level cache: the training loop's product took about 30 µs against 18.5
+/// µs with the batch already in this core's caches (`examples/step_probe.rs`). The later
+/// groups read rows the first brought into the L2 cache, and ask for nothing.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod rows_avx512 {
     #[cfg(target_arch = "x86")]
@@ -373,13 +380,20 @@ mod rows_avx512 {
             let mut r = 0;
             while r < count {
                 let rows = (count - r).min(ROWS);
+                // How far ahead of a block's rows the next block's start: only in the first
+                // group, and only while there is a next block.
+                let ahead = if g == 0 && r + rows < count {
+                    rows * a_stride
+                } else {
+                    0
+                };
                 // SAFETY: rows `first + r..first + r + rows` of `a` hold `k` values each and
                 // columns `column..column + width` of the packed `b` hold `k` each (asserted
                 // above); the block writes inside `out`'s rows `r..r + rows`.
                 unsafe {
                     block(
                         a.as_ptr().add((first + r) * a_stride),
-                        a_stride,
+                        (a_stride, ahead),
                         b.as_ptr().add(column * k),
                         (k, n, column, width, rows),
                         &mut out[r * n..],
@@ -392,7 +406,8 @@ mod rows_avx512 {
     }
 
     /// One block: `rows` (1 to 3) rows from `a` (stride `a_rs`) by `width` (1 to 5) packed
-    /// columns from `b`, written to `out[row * n + column..]`.
+    /// columns from `b`, written to `out[row * n + column..]`; the rows `ahead` values past
+    /// them asked for as they are read (none if `ahead` is 0).
     ///
     /// # Safety
     ///
@@ -401,7 +416,7 @@ mod rows_avx512 {
     #[inline(always)]
     unsafe fn block(
         a: *const f32,
-        a_rs: usize,
+        (a_rs, ahead): (usize, usize),
         b: *const f32,
         (k, n, column, width, rows): (usize, usize, usize, usize, usize),
         out: &mut [f32],
@@ -411,7 +426,7 @@ mod rows_avx512 {
                 match (rows, width) {
                     $(($r, $g) => {
                         // SAFETY: as this function's.
-                        let sums = unsafe { dot::<$r, $g>(a, a_rs, b, k) };
+                        let sums = unsafe { dot::<$r, $g>(a, (a_rs, ahead), b, k) };
                         for (row, sums) in sums.iter().enumerate() {
                             out[row * n + column..][..$g].copy_from_slice(sums);
                         }
@@ -427,6 +442,8 @@ mod rows_avx512 {
 
     /// The `G` dot products of each of `R` rows with `G` packed columns: 16 values of `k` at a
     /// time, the last `k % 16` under a mask, then each accumulator summed across its lanes.
+    /// With `ahead` > 0, each full load of a row also asks for the line `ahead` values past
+    /// it.
     ///
     /// # Safety
     ///
@@ -434,7 +451,7 @@ mod rows_avx512 {
     #[inline(always)]
     unsafe fn dot<const R: usize, const G: usize>(
         a: *const f32,
-        a_rs: usize,
+        (a_rs, ahead): (usize, usize),
         b: *const f32,
         k: usize,
     ) -> [[f32; G]; R] {
@@ -446,7 +463,13 @@ mod rows_avx512 {
             while at + LANES <= k {
                 let mut x = [_mm512_setzero_ps(); R];
                 for (i, x) in x.iter_mut().enumerate() {
-                    *x = _mm512_loadu_ps(a.add(i * a_rs + at));
+                    let row = a.add(i * a_rs + at);
+                    *x = _mm512_loadu_ps(row);
+                    if ahead > 0 {
+                        // A hint, which never faults; `wrapping_add` because the next block
+                        // may have fewer rows than this one, so the address may be past `a`.
+                        _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(ahead).cast::<i8>());
+                    }
                 }
                 for j in 0..G {
                     let w = _mm512_loadu_ps(b.add(j * k + at));
