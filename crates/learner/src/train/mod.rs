@@ -13,6 +13,7 @@ mod finish;
 pub(crate) mod fused_adam;
 mod launch;
 pub(crate) mod lr_find;
+mod pages;
 mod prepare;
 pub(crate) mod signals;
 mod stopping;
@@ -243,6 +244,7 @@ where
 {
     let init: Init<'_, M> = &init;
     signals::survive_file_size_limit();
+    pages::small_pages_from_here();
     let run = prepare::prepare(init, config, data, options)?;
     finish::measure_before_resuming(init, config, &run)?;
     let training = build::build(init, config, &run, options)?;
