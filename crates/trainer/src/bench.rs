@@ -95,6 +95,30 @@ struct BenchReport {
     failed: Vec<String>,
 }
 
+/// Refuses a `--json` path that cannot be written before anything is measured, rather than
+/// after minutes of benchmarks: its folder must exist, and the path must not be a folder.
+fn check_json_path(path: &Path) -> Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        bail!(
+            "--json {}: the folder {} does not exist; create it first or give another path",
+            path.display(),
+            folder.display()
+        );
+    }
+    if path.is_dir() {
+        bail!(
+            "--json {} is a folder; give a file name, such as {}",
+            path.display(),
+            path.join("bench.json").display()
+        );
+    }
+    Ok(())
+}
+
 /// Measures every backend asked for; fails (exit 1) when any of them could not be measured,
 /// after writing what was.
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -110,6 +134,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
     // A config that cannot train fails here, once, rather than in every child.
     bench_config(&args)?;
+    if let Some(path) = &args.json {
+        check_json_path(path)?;
+    }
     let backends = if args.backends.is_empty() {
         BackendKind::compiled()
             .into_iter()

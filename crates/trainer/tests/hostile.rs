@@ -485,6 +485,23 @@ fn bench_fails_when_a_benchmark_fails() {
         assert_eq!(output.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("the benchmark of cuda failed"), "{stderr}");
     }
+    // A --json path that cannot be written is refused before anything is measured.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-folder").join("bench.json");
+    let (output, stdout, stderr) = run(trainer()
+        .args(["bench", "--epochs", "1", "--json"])
+        .arg(&missing));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no-such-folder") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("measuring"), "{stdout}");
+    let (output, _, stderr) = run(trainer()
+        .args(["bench", "--epochs", "1", "--json"])
+        .arg(dir.path()));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is a folder"), "{stderr}");
 }
 
 /// 10. Ctrl-C after the training loop (while the history is evaluated and the results
