@@ -183,7 +183,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let text = std::fs::read_to_string(&result_file)?;
         results.push(serde_json::from_str::<BenchResult>(&text)?);
     }
-    print_table(&results)?;
+    // No table when nothing was measured: the errors above say why.
+    if !results.is_empty() {
+        print_table(&results)?;
+    }
     if let Some(path) = &args.json {
         let report = BenchReport {
             machine,

@@ -480,10 +480,12 @@ fn bench_fails_when_a_benchmark_fails() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("epochs"), "{stderr}");
     if !cfg!(feature = "cuda") {
-        let (output, _, stderr) =
+        let (output, stdout, stderr) =
             run(trainer().args(["bench", "--backend", "cuda", "--epochs", "1"]));
         assert_eq!(output.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("the benchmark of cuda failed"), "{stderr}");
+        // Nothing was measured, so no empty table.
+        assert!(!stdout.contains("s/epoch"), "{stdout}");
     }
     // A --json path that cannot be written is refused before anything is measured.
     let dir = tempfile::tempdir().unwrap();
