@@ -380,7 +380,8 @@ mod rows_avx512 {
         k: usize,
         n: usize,
     ) -> Vec<f32> {
-        // The offsets of 16 consecutive rows, in bytes (the gather's scale is 4: in floats).
+        // The offsets of 16 consecutive rows, in floats (the gather's scale, 4, makes them
+        // bytes), as 32-bit integers: the largest, 15 rows down, must fit (checked with room).
         let Ok(stride) = i32::try_from(b_rs) else {
             return super::pack_columns(b, b_rs, b_cs, k, n);
         };
