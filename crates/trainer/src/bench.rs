@@ -96,7 +96,8 @@ struct BenchReport {
 }
 
 /// Refuses a `--json` path that cannot be written before anything is measured, rather than
-/// after minutes of benchmarks: its folder must exist, and the path must not be a folder.
+/// after minutes of benchmarks: its folder must exist, and the path must be a regular file or
+/// nothing yet.
 fn check_json_path(path: &Path) -> Result<()> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -114,6 +115,13 @@ fn check_json_path(path: &Path) -> Result<()> {
             "--json {} is a folder; give a file name, such as {}",
             path.display(),
             path.join("bench.json").display()
+        );
+    }
+    // The report replaces the file by a rename: a device, pipe or socket would be replaced.
+    if path.exists() && !path.is_file() {
+        bail!(
+            "--json {} is not a regular file (a device, pipe or socket); give a file path",
+            path.display()
         );
     }
     Ok(())

@@ -504,6 +504,19 @@ fn bench_fails_when_a_benchmark_fails() {
         .arg(dir.path()));
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is a folder"), "{stderr}");
+    // Nor is a socket (or a device) replaced by the report.
+    #[cfg(unix)]
+    {
+        let socket = dir.path().join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let (output, _, stderr) = run(trainer()
+            .args(["bench", "--epochs", "1", "--json"])
+            .arg(&socket));
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+        assert!(!socket.is_file(), "the socket is still there");
+        assert!(socket.exists());
+    }
 }
 
 /// 10. Ctrl-C after the training loop (while the history is evaluated and the results
