@@ -9,15 +9,17 @@
 2. --repeats times, alternating: `trainer bench --model M` (every backend given, or every
    compiled-in one), then benches/pytorch_reference.py in the venv of benches/setup-venv.sh
    with the same model, config (optimizer, batch size, schedule, epochs) and 2 threads,
-3. prints every run, the median and the spread (min to max) of each figure, and the ratios of
-   the medians of each backend to each PyTorch style; writes every run and the ratios to
-   comparison.json in --out.
+3. prints every run, the median and the spread (min to max) of each figure, the ratios of the
+   medians of each backend to each PyTorch style, and the epoch-time ratio of each alternating
+   pair (run i of ours against run i of PyTorch; with --at-least X, how many pairs reach X);
+   writes every run and the ratios to comparison.json in --out.
 
 Ratios above 1 mean ours is better: faster epochs, more images per second, less time to the
 model's target accuracy (92 % logistic, 97.5 % MLP, 99 % CNN), faster evaluation, less memory.
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -59,6 +61,27 @@ def summarise(runs):
     return out
 
 
+def pair_ratios(by_name, names, at_least):
+    """Epoch-time ratio of each alternating pair: run i of ours against run i of PyTorch, which
+    ran right after it. A median can hide a slow run; these show each one."""
+    pairs = []
+    print()
+    print("s/epoch ratio of each alternating pair (> 1: ours is faster)")
+    for ours in (n for n in names if n.startswith("burn-")):
+        for theirs in (n for n in names if n.startswith("pytorch-")):
+            values = [figures(t)["s/epoch"][0] / figures(o)["s/epoch"][0]
+                      for o, t in zip(by_name[ours], by_name[theirs])]
+            entry = {"ours": ours, "theirs": theirs, "s/epoch": values}
+            line = ", ".join(f"{v:.2f}" for v in values)
+            if at_least is not None:
+                reached = sum(v >= at_least for v in values)
+                entry["at_least"] = {"x": at_least, "reached": reached, "of": len(values)}
+                line += f" ({reached} of {len(values)} at {at_least:g}x or more)"
+            pairs.append(entry)
+            print(f"  {ours} vs {theirs}: {line}")
+    return pairs
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True)
@@ -70,8 +93,16 @@ def main():
     parser.add_argument("--backend", action="append", default=[])
     parser.add_argument("--style", default="preloaded", choices=["preloaded", "article", "both"])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--at-least", type=float, metavar="X",
+                        help="count the alternating pairs whose epoch-time ratio is at least X")
     parser.add_argument("--out", default=tempfile.mkdtemp(prefix="compare-"))
     args = parser.parse_args()
+    if args.at_least is not None and not (args.at_least > 0 and math.isfinite(args.at_least)):
+        parser.error(f"--at-least {args.at_least}: give a ratio above 0, such as 3 for 3x")
+    if args.repeats < 1:
+        parser.error(f"--repeats {args.repeats}: give 1 or more alternating runs")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs {args.epochs}: give 1 or more epochs")
     os.makedirs(args.out, exist_ok=True)
     data_dir = os.path.abspath(args.data_dir)
     config = os.path.abspath(args.config or os.path.join(
@@ -137,9 +168,10 @@ def main():
             shown = ", ".join(f"{k} {'n/a' if entry[k] is None else format(entry[k], '.2f') + 'x'}"
                               for k in keys if k != "test acc %")
             print(f"  {ours} vs {theirs}: {shown}")
+    pairs = pair_ratios(by_name, names, args.at_least)
     with open(os.path.join(args.out, "comparison.json"), "w") as f:
         json.dump({"machine": machine, "model": args.model, "config": config, "runs": runs,
-                   "summaries": summaries, "ratios": ratios}, f, indent=2)
+                   "summaries": summaries, "ratios": ratios, "pairs": pairs}, f, indent=2)
     print(f"\nwrote {args.out}/comparison.json")
 
 
