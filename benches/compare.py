@@ -103,10 +103,15 @@ def main():
         parser.error(f"--repeats {args.repeats}: give 1 or more alternating runs")
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs {args.epochs}: give 1 or more epochs")
-    os.makedirs(args.out, exist_ok=True)
     data_dir = os.path.abspath(args.data_dir)
     config = os.path.abspath(args.config or os.path.join(
         ROOT, "configs", ("default" if args.model == "logistic" else args.model) + ".json"))
+    if not os.path.isdir(data_dir):
+        parser.error(f"--data-dir {args.data_dir}: no such folder; give the folder of MNIST's four "
+                     "files, such as ../shared/datasets/mnist")
+    if not os.path.isfile(config):
+        parser.error(f"--config {config}: no such file; give a training config such as configs/mlp.json")
+    os.makedirs(args.out, exist_ok=True)
 
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     run(["cargo", "build", "--release", "-p", "trainer", "--features", args.features], cwd=ROOT)
@@ -176,4 +181,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except subprocess.CalledProcessError as e:
+        # The command's own errors are above; a traceback would only bury them.
+        print(f"compare.py: {os.path.basename(e.cmd[0])} failed (exit status {e.returncode}); "
+              "its errors are above", file=sys.stderr)
+        sys.exit(e.returncode or 1)
