@@ -771,3 +771,83 @@ fn every_backend_writes_every_element_of_a_product() {
         }
     }
 }
+
+/// Distance in units in the last place between two non-negative floats.
+fn ulps(a: f32, b: f32) -> u32 {
+    a.to_bits().abs_diff(b.to_bits())
+}
+
+/// Whether `got` is `exp(x)` closely enough on `kind`: within 2 units in the last place of the
+/// f64 value on the CPU backends (flex's own AVX-512 loop, patches/burn-flex, is within 1);
+/// within Vulkan's bound for `exp`, `3 + 2|x|` units, on wgpu.
+fn close_to_exp(kind: BackendKind, x: f32, got: f32) -> bool {
+    let exact = f64::from(x).exp() as f32;
+    if kind == BackendKind::Wgpu {
+        let unit = f64::from(exact) * f64::from(f32::EPSILON);
+        (f64::from(got) - f64::from(exact)).abs() <= (3.0 + 2.0 * f64::from(x.abs())) * unit
+    } else {
+        ulps(got, exact) <= 2
+    }
+}
+
+/// `exp` (sixteen values at a time on flex with AVX-512, patches/burn-flex) agrees with f64's on
+/// every backend: values from -87 to 88 in lengths that leave part of a vector, a transposed
+/// view, a tensor used again after its `exp` (which must keep its values), and, on the CPU
+/// backends, 0, infinities, NaN and overflow as `f32::exp` has them.
+#[test]
+fn every_backend_computes_exp_alike() {
+    for kind in backends() {
+        let device = kind.device().unwrap_or_else(|err| panic!("{err}"));
+        for len in [1, 15, 16, 17, 1280] {
+            let values: Vec<f32> = scrambled(len, len as u64)
+                .iter()
+                .map(|v| v * 87.5 + 0.5)
+                .collect();
+            let x = Tensor::<1>::from_data(TensorData::new(values.clone(), [len]), &device);
+            let got: Vec<f32> = x.clone().exp().into_data().iter::<f32>().collect();
+            let kept: Vec<f32> = x.into_data().iter::<f32>().collect();
+            assert_eq!(kept, values, "{kind}: exp changed a tensor still in use");
+            for (&x, &y) in values.iter().zip(&got) {
+                assert!(
+                    close_to_exp(kind, x, y),
+                    "{kind}, length {len}: exp({x}) = {y}"
+                );
+            }
+        }
+        // A [10, 128] tensor seen as [128, 10]: its values are not in order in memory.
+        let values: Vec<f32> = scrambled(1280, 7).iter().map(|v| v * 20.0).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [10, 128]), &device);
+        let got: Vec<f32> = x.transpose().exp().into_data().iter::<f32>().collect();
+        for i in 0..128 {
+            for j in 0..10 {
+                let (x, y) = (values[j * 128 + i], got[i * 10 + j]);
+                assert!(
+                    close_to_exp(kind, x, y),
+                    "{kind}, transposed: exp({x}) = {y}"
+                );
+            }
+        }
+        if kind == BackendKind::Wgpu {
+            continue; // GPU arithmetic need not keep NaN or infinities.
+        }
+        let special = [
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            89.0,
+            1e3,
+            -1e3,
+        ];
+        let x = Tensor::<1>::from_data(TensorData::new(special.to_vec(), [special.len()]), &device);
+        let got: Vec<f32> = x.exp().into_data().iter::<f32>().collect();
+        for (&x, &y) in special.iter().zip(&got) {
+            let want = x.exp();
+            assert!(
+                y == want || (want.is_nan() && y.is_nan()),
+                "{kind}: exp({x}) = {y}, not {want}"
+            );
+        }
+    }
+}

@@ -121,4 +121,5 @@ pub mod slice;
 pub mod sort;
 mod transaction;
 pub mod unary;
+mod vexp;
 pub mod unfold;

@@ -69,6 +69,11 @@ fn level() -> Level {
     }
 }
 
+/// Whether the running CPU has AVX-512F (checked once); other patched kernels ask too.
+pub(crate) fn has_avx512() -> bool {
+    level() == Level::Avx512
+}
+
 /// `lhs x rhs` when both are 2-D f32 matrices, `rhs` has at most 16 columns and `lhs` has
 /// its rows or its columns contiguous; `None` for anything else.
 pub(crate) fn try_matmul(lhs: &FlexTensor, rhs: &FlexTensor) -> Option<FlexTensor> {

@@ -163,6 +163,28 @@ where
 
 /// Exponential: e^x
 pub fn exp(tensor: FlexTensor) -> FlexTensor {
+    // Patched (PATCHED.md): contiguous f32 sixteen values at a time where the CPU has AVX-512.
+    if tensor.dtype() == DType::F32
+        && tensor.layout().is_contiguous()
+        && tensor.layout().start_offset() == 0
+        && super::vexp::available()
+    {
+        let n = tensor.layout().num_elements();
+        if tensor.is_unique() {
+            let mut tensor = tensor;
+            let storage: &mut [f32] = tensor.storage_mut();
+            super::vexp::exp_in_place(&mut storage[..n]);
+            return tensor;
+        }
+        let src: &[f32] = tensor.storage();
+        let mut values = src[..n].to_vec();
+        super::vexp::exp_in_place(&mut values);
+        return FlexTensor::new(
+            Bytes::from_elems(values),
+            tensor.layout().clone(),
+            DType::F32,
+        );
+    }
     unary_op(tensor, |x| x.exp(), |x| x.exp())
 }
 
