@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{json, on_flex, run, train_plain, trainer, walk, workspace_file};
+use common::{
+    json, on_flex, run, train_plain, trainer, wait_for_a_checkpoint, walk, workspace_file,
+};
 use integration_tests::mnist_dir;
 use std::path::Path;
 use std::process::Command;
@@ -723,29 +725,24 @@ fn stops_cleanly_on(signal: &str) {
     };
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("run");
-    let child = train_plain(&mnist, &artifacts, &["--epochs", "1000"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+    // Output to files, not pipes: a pipe nobody reads until the end fills up (64 KB, a few
+    // hundred epochs of plain progress) and blocks the run.
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut child = train_plain(&mnist, &artifacts, &["--epochs", "1000"])
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
-    // Wait for the first complete checkpoint, then send the signal.
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while !artifacts.join("checkpoint/scheduler-1.bpk").is_file() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_a_checkpoint(&artifacts, &mut child);
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{signal}: {stdout}\n{stderr}");
+    let exit = child.wait().unwrap();
+    let stdout = std::fs::read_to_string(&out_path).unwrap();
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    assert!(exit.success(), "{signal}: {stdout}\n{stderr}");
     assert!(
         stdout.contains("training was interrupted; continue it with --resume"),
         "{stdout}"

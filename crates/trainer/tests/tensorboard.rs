@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{json, run, train_plain, trainer};
+use common::{json, run, train_plain, trainer, wait_for_a_checkpoint};
 use integration_tests::mnist_dir;
 
 /// The Python with TensorBoard installed, or `None` (loudly; a failure under CI).
@@ -173,16 +173,12 @@ fn a_resumed_run_continues_its_curves_without_repeated_steps() {
 /// Trains with `config` until the first checkpoint and a little more, then Ctrl-C: the epochs
 /// it completed.
 fn stop_mid_epoch(mnist: &Path, artifacts: &Path, config: &str) -> u64 {
-    let child = train_plain(mnist, artifacts, &["--config", config])
+    let mut child = train_plain(mnist, artifacts, &["--config", config])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while !artifacts.join("checkpoint/scheduler-1.bpk").is_file() {
-        assert!(std::time::Instant::now() < deadline, "no checkpoint");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_a_checkpoint(artifacts, &mut child);
     // Into the next epoch's iterations, then Ctrl-C.
     std::thread::sleep(Duration::from_millis(60));
     let stopped = Command::new("kill")

@@ -110,3 +110,21 @@ pub fn short_run_with(mnist: &Path, artifacts: &Path, config_text: &str) {
         );
     assert!(output.status.success(), "{stdout}\n{stderr}");
 }
+
+/// Waits until the run in `artifacts` has a complete checkpoint (model, optimizer and
+/// scheduler of one epoch), whichever epoch: on a fast machine the first is pruned before a
+/// poll can see it. Fails if `child` exits first or two minutes pass.
+pub fn wait_for_a_checkpoint(artifacts: &Path, child: &mut std::process::Child) {
+    let run = learner::ArtifactDir::new(artifacts);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while run.checkpoint_epochs().is_empty() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before any checkpoint");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint in two minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
