@@ -185,6 +185,16 @@ if __name__ == "__main__":
         main()
     except subprocess.CalledProcessError as e:
         # The command's own errors are above; a traceback would only bury them.
-        print(f"compare.py: {os.path.basename(e.cmd[0])} failed (exit status {e.returncode}); "
-              "its errors are above", file=sys.stderr)
-        sys.exit(e.returncode or 1)
+        how = f"exit status {e.returncode}" if e.returncode > 0 else f"killed by signal {-e.returncode}"
+        print(f"compare.py: {os.path.basename(e.cmd[0])} failed ({how}); its errors are above",
+              file=sys.stderr)
+        sys.exit(e.returncode if e.returncode > 0 else 1)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the running trainer too, which stops cleanly; each finished run's JSON
+        # is already in --out.
+        print("compare.py: interrupted; the finished runs' JSON files are in --out", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        # Output piped into a reader that left (`| head`): nothing more to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
